@@ -1,0 +1,269 @@
+// pycnn._core: checks what Python hands over (dtype, layout, shapes), takes the raw pointers, then runs the
+// operator with the GIL released. Argument normalisation and user-facing messages live in pycnn.functional;
+// the checks here keep a direct caller of _core from ever reaching a kernel with inconsistent shapes.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "pycnn/dispatch.h"
+#include "pycnn/ops.h"
+#include "pycnn/threadpool.h"
+
+namespace py = pybind11;
+
+namespace pycnn {
+namespace {
+
+using Shape = std::vector<int64_t>;
+
+std::string shape_str(const Shape& s) {
+  std::ostringstream os;
+  os << "(";
+  for (size_t i = 0; i < s.size(); ++i) os << (i ? ", " : "") << s[i];
+  os << (s.size() == 1 ? ",)" : ")");
+  return os.str();
+}
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw py::value_error(message);
+}
+
+Shape shape_of(const py::array& a) { return Shape(a.shape(), a.shape() + a.ndim()); }
+
+void check_float32(const py::array& a, const char* name) {
+  if (!a.dtype().is(py::dtype::of<float>())) throw py::type_error(std::string(name) + " must be float32");
+  if (!(a.flags() & py::array::c_style)) throw py::type_error(std::string(name) + " must be C-contiguous");
+}
+
+const float* in_ptr(const py::array& a, const char* name, const Shape& expected) {
+  check_float32(a, name);
+  require(shape_of(a) == expected,
+          std::string(name) + " has shape " + shape_str(shape_of(a)) + ", expected " + shape_str(expected));
+  return static_cast<const float*>(a.data());
+}
+
+const float* optional_ptr(const std::optional<py::array>& a, const char* name, const Shape& expected) {
+  return a ? in_ptr(*a, name, expected) : nullptr;
+}
+
+float* out_ptr(py::array& a, const char* name, const Shape& expected) {
+  in_ptr(a, name, expected);
+  if (!a.writeable()) throw py::value_error(std::string(name) + " is read-only");
+  return static_cast<float*>(a.mutable_data());
+}
+
+Shape dims(const py::array& a, const char* name, int ndim) {
+  require(a.ndim() == ndim, std::string(name) + " must have " + std::to_string(ndim) + " dimensions, got shape " +
+                                shape_str(shape_of(a)));
+  return shape_of(a);
+}
+
+using Pair = std::array<int64_t, 2>;
+using Quad = std::array<int64_t, 4>;
+
+Window2d make_window(Pair kernel, Pair stride, Quad padding, Pair dilation) {
+  require(kernel[0] > 0 && kernel[1] > 0, "kernel size must be positive");
+  require(stride[0] > 0 && stride[1] > 0, "stride must be positive");
+  require(dilation[0] > 0 && dilation[1] > 0, "dilation must be positive");
+  for (int64_t pad : padding) require(pad >= 0, "padding must be non-negative");
+  return {kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1],
+          padding[2], padding[3], dilation[0], dilation[1]};
+}
+
+namespace bind {
+
+void conv2d(const py::array& x, const py::array& w, const std::optional<py::array>& bias, py::array& out,
+            Pair stride, Quad padding, Pair dilation, int64_t groups, bool relu,
+            const std::optional<py::array>& residual) {
+  const Shape xs = dims(x, "input", 4), ws = dims(w, "weight", 4);
+  require(groups > 0, "groups must be positive");
+  Conv2dParams p{};
+  p.batch = xs[0], p.in_channels = xs[1], p.in_h = xs[2], p.in_w = xs[3];
+  p.out_channels = ws[0];
+  p.groups = groups;
+  p.window = make_window({ws[2], ws[3]}, stride, padding, dilation);
+  require(p.in_channels % groups == 0 && p.out_channels % groups == 0 && ws[1] * groups == p.in_channels,
+          "weight of shape " + shape_str(ws) + " does not fit input of shape " + shape_str(xs) + " with groups=" +
+              std::to_string(groups));
+  const Window2d& win = p.window;
+  p.out_h = window_output_size(p.in_h, win.kernel_h, win.stride_h, win.pad_top, win.pad_bottom, win.dilation_h, false);
+  p.out_w = window_output_size(p.in_w, win.kernel_w, win.stride_w, win.pad_left, win.pad_right, win.dilation_w, false);
+  require(p.out_h > 0 && p.out_w > 0, "kernel larger than the padded input");
+  const Shape ys{p.batch, p.out_channels, p.out_h, p.out_w};
+  const float* xp = in_ptr(x, "input", xs);
+  const float* wp = in_ptr(w, "weight", ws);
+  Conv2dEpilogue ep;
+  ep.bias = optional_ptr(bias, "bias", {p.out_channels});
+  ep.residual = optional_ptr(residual, "residual", ys);
+  ep.relu = relu;
+  float* yp = out_ptr(out, "out", ys);
+  py::gil_scoped_release release;
+  const ConvWeights weights(wp, p, kernels());
+  pycnn::conv2d(p, xp, weights, ep, yp);
+}
+
+void linear(const py::array& x, const py::array& w, const std::optional<py::array>& bias, py::array& out,
+            bool relu) {
+  const Shape xs = dims(x, "input", 2), ws = dims(w, "weight", 2);
+  require(xs[1] == ws[1], "input of shape " + shape_str(xs) + " does not fit weight of shape " + shape_str(ws));
+  const float* xp = in_ptr(x, "input", xs);
+  const float* wp = in_ptr(w, "weight", ws);
+  const float* bp = optional_ptr(bias, "bias", {ws[0]});
+  float* yp = out_ptr(out, "out", {xs[0], ws[0]});
+  py::gil_scoped_release release;
+  const LinearWeights weights(wp, ws[0], ws[1], kernels());
+  pycnn::linear(xs[0], xp, weights, bp, relu, yp);
+}
+
+Pool2dParams pool_params(const Shape& xs, const py::array& out, Pair kernel, Pair stride, Quad padding,
+                         Pair dilation, bool ceil_mode) {
+  Pool2dParams p{};
+  p.batch = xs[0], p.channels = xs[1], p.in_h = xs[2], p.in_w = xs[3];
+  p.window = make_window(kernel, stride, padding, dilation);
+  const Window2d& w = p.window;
+  p.out_h = window_output_size(p.in_h, w.kernel_h, w.stride_h, w.pad_top, w.pad_bottom, w.dilation_h, ceil_mode);
+  p.out_w = window_output_size(p.in_w, w.kernel_w, w.stride_w, w.pad_left, w.pad_right, w.dilation_w, ceil_mode);
+  require(p.out_h > 0 && p.out_w > 0, "kernel larger than the padded input");
+  // Every window must hold at least one input element, or max/avg would be undefined.
+  require(2 * std::max(w.pad_top, w.pad_bottom) <= w.dilation_h * (w.kernel_h - 1) + 1 &&
+              2 * std::max(w.pad_left, w.pad_right) <= w.dilation_w * (w.kernel_w - 1) + 1,
+          "padding must be at most half the kernel size");
+  dims(out, "out", 4);
+  return p;
+}
+
+void max_pool2d(const py::array& x, py::array& out, Pair kernel, Pair stride, Quad padding, Pair dilation,
+                bool ceil_mode) {
+  const Pool2dParams p = pool_params(dims(x, "input", 4), out, kernel, stride, padding, dilation, ceil_mode);
+  const float* xp = in_ptr(x, "input", {p.batch, p.channels, p.in_h, p.in_w});
+  float* yp = out_ptr(out, "out", {p.batch, p.channels, p.out_h, p.out_w});
+  py::gil_scoped_release release;
+  pycnn::max_pool2d(p, xp, yp);
+}
+
+void avg_pool2d(const py::array& x, py::array& out, Pair kernel, Pair stride, Quad padding, bool ceil_mode,
+                bool count_include_pad, int64_t divisor_override) {
+  require(divisor_override >= 0, "divisor_override must be positive");
+  const Pool2dParams p = pool_params(dims(x, "input", 4), out, kernel, stride, padding, {1, 1}, ceil_mode);
+  const float* xp = in_ptr(x, "input", {p.batch, p.channels, p.in_h, p.in_w});
+  float* yp = out_ptr(out, "out", {p.batch, p.channels, p.out_h, p.out_w});
+  py::gil_scoped_release release;
+  pycnn::avg_pool2d(p, count_include_pad, divisor_override, xp, yp);
+}
+
+void adaptive_avg_pool2d(const py::array& x, py::array& out) {
+  const Shape xs = dims(x, "input", 4), ys = dims(out, "out", 4);
+  require(xs[0] == ys[0] && xs[1] == ys[1], "out does not match input's batch and channels");
+  require((ys[2] > 0 && ys[3] > 0) || xs[0] * xs[1] == 0, "output size must be positive");
+  require((xs[2] > 0 && xs[3] > 0) || xs[0] * xs[1] == 0, "input planes must not be empty");
+  const float* xp = in_ptr(x, "input", xs);
+  float* yp = out_ptr(out, "out", ys);
+  py::gil_scoped_release release;
+  pycnn::adaptive_avg_pool2d(xs[0] * xs[1], xs[2], xs[3], ys[2], ys[3], xp, yp);
+}
+
+void relu(const py::array& x, py::array& out) {
+  const float* xp = in_ptr(x, "input", shape_of(x));
+  float* yp = out_ptr(out, "out", shape_of(x));
+  py::gil_scoped_release release;
+  pycnn::relu(static_cast<int64_t>(x.size()), xp, yp);
+}
+
+// x viewed as (batch, channels, inner).
+void channel_affine(const py::array& x, const py::array& scale, const py::array& shift, py::array& out) {
+  const Shape xs = dims(x, "input", 3);
+  const float* xp = in_ptr(x, "input", xs);
+  const float* sp = in_ptr(scale, "scale", {xs[1]});
+  const float* tp = in_ptr(shift, "shift", {xs[1]});
+  float* yp = out_ptr(out, "out", xs);
+  py::gil_scoped_release release;
+  pycnn::channel_affine(xs[0], xs[1], xs[2], xp, sp, tp, yp);
+}
+
+void local_response_norm(const py::array& x, py::array& out, int64_t size, double alpha, double beta, double k) {
+  require(size > 0, "size must be positive");
+  const Shape xs = dims(x, "input", 3);
+  const float* xp = in_ptr(x, "input", xs);
+  float* yp = out_ptr(out, "out", xs);
+  py::gil_scoped_release release;
+  pycnn::local_response_norm(xs[0], xs[1], xs[2], size, alpha, beta, k, xp, yp);
+}
+
+// x viewed as (outer, dim, inner).
+void softmax(const py::array& x, py::array& out) {
+  const Shape xs = dims(x, "input", 3);
+  const float* xp = in_ptr(x, "input", xs);
+  float* yp = out_ptr(out, "out", xs);
+  py::gil_scoped_release release;
+  pycnn::softmax(xs[0], xs[1], xs[2], xp, yp);
+}
+
+void gemm(const py::array& a, const py::array& b, py::array& out, const std::string& isa) {
+  const Shape as = dims(a, "a", 2), bs = dims(b, "b", 2);
+  require(as[1] == bs[0], "a of shape " + shape_str(as) + " does not fit b of shape " + shape_str(bs));
+  const KernelTable& table = isa.empty() ? kernels() : kernels_for(parse_isa(isa));
+  const float* ap = in_ptr(a, "a", as);
+  const float* bp = in_ptr(b, "b", bs);
+  float* cp = out_ptr(out, "out", {as[0], bs[1]});
+  py::gil_scoped_release release;
+  pycnn::gemm(table, as[0], bs[1], as[1], ap, bp, cp);
+}
+
+}  // namespace bind
+}  // namespace
+}  // namespace pycnn
+
+PYBIND11_MODULE(_core, m) {
+  using namespace pycnn;
+  namespace py = pybind11;
+  m.doc() = "pycnn's compiled kernels. Use pycnn.functional: it validates and converts arguments.";
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const std::invalid_argument& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    }
+  });
+  init_isa_cap_from_env();
+
+  m.attr("__version__") = PYCNN_VERSION;
+  m.def("isa", [] { return std::string(isa_name(kernels().isa)); }, "The ISA whose kernels are in use.");
+  m.def("cpu_isa", [] { return std::string(isa_name(cpu_isa())); }, "The best ISA this CPU and OS support.");
+  m.def("set_isa_cap", [](const std::string& name) { return std::string(isa_name(set_isa_cap(parse_isa(name)))); },
+        py::arg("isa"), "Use the best kernels not above `isa`; returns the ISA now in use.");
+  m.def("get_num_threads", &get_num_threads);
+  m.def("set_num_threads", [](int n) {
+    if (n < 1) throw py::value_error("num_threads must be at least 1, got " + std::to_string(n));
+    py::gil_scoped_release release;
+    set_num_threads(n);
+  }, py::arg("n"));
+  m.def("available_cores", &available_cores);
+  m.def("window_output_size", &window_output_size, py::arg("size"), py::arg("kernel"), py::arg("stride"),
+        py::arg("pad_before"), py::arg("pad_after"), py::arg("dilation"), py::arg("ceil_mode"));
+
+  m.def("conv2d", &bind::conv2d, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("out"),
+        py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups"), py::arg("relu") = false,
+        py::arg("residual") = py::none());
+  m.def("linear", &bind::linear, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("out"),
+        py::arg("relu") = false);
+  m.def("max_pool2d", &bind::max_pool2d, py::arg("input"), py::arg("out"), py::arg("kernel"), py::arg("stride"),
+        py::arg("padding"), py::arg("dilation"), py::arg("ceil_mode"));
+  m.def("avg_pool2d", &bind::avg_pool2d, py::arg("input"), py::arg("out"), py::arg("kernel"), py::arg("stride"),
+        py::arg("padding"), py::arg("ceil_mode"), py::arg("count_include_pad"), py::arg("divisor_override"));
+  m.def("adaptive_avg_pool2d", &bind::adaptive_avg_pool2d, py::arg("input"), py::arg("out"));
+  m.def("relu", &bind::relu, py::arg("input"), py::arg("out"));
+  m.def("channel_affine", &bind::channel_affine, py::arg("input"), py::arg("scale"), py::arg("shift"),
+        py::arg("out"));
+  m.def("local_response_norm", &bind::local_response_norm, py::arg("input"), py::arg("out"), py::arg("size"),
+        py::arg("alpha"), py::arg("beta"), py::arg("k"));
+  m.def("softmax", &bind::softmax, py::arg("input"), py::arg("out"));
+  m.def("gemm", &bind::gemm, py::arg("a"), py::arg("b"), py::arg("out"), py::arg("isa") = "",
+        "C = A·B through the blocked driver with one ISA's micro-kernel (for tests).");
+}

@@ -1,0 +1,71 @@
+// Convolution as one GEMM per (image, group): weights are A (out channels × C·KH·KW), the input is B,
+// packed by im2col block by block — or read directly when the convolution is 1×1 with stride 1.
+#include <memory>
+#include <vector>
+
+#include "pycnn/gemm.h"
+#include "pycnn/im2col.h"
+#include "pycnn/ops.h"
+
+namespace pycnn {
+namespace {
+
+int64_t group_depth(const Conv2dParams& p) {
+  return p.in_channels / p.groups * p.window.kernel_h * p.window.kernel_w;
+}
+
+bool is_pointwise(const Conv2dParams& p) {
+  const Window2d& w = p.window;
+  return w.kernel_h == 1 && w.kernel_w == 1 && w.stride_h == 1 && w.stride_w == 1 && w.pad_top == 0 &&
+         w.pad_bottom == 0 && w.pad_left == 0 && w.pad_right == 0;
+}
+
+}  // namespace
+
+ConvWeights::ConvWeights(const float* w, const Conv2dParams& p, const KernelTable& kernels) : kernels_(&kernels) {
+  const int64_t rows = p.out_channels / p.groups, depth = group_depth(p);
+  for (int64_t g = 0; g < p.groups; ++g) {
+    groups_.push_back(std::make_unique<StridedMatrix>(w + g * rows * depth, rows, depth, 1));
+  }
+}
+
+ConvWeights ConvWeights::packed(const float* w, const Conv2dParams& p, const KernelTable& kernels) {
+  const ConvWeights view(w, p, kernels);
+  ConvWeights out;
+  out.kernels_ = &kernels;
+  for (const auto& g : view.groups_) {
+    out.groups_.push_back(
+        std::make_unique<PackedPanels>(*g, p.out_channels / p.groups, group_depth(p), kernels.gemm.mr));
+  }
+  return out;
+}
+
+void conv2d(const Conv2dParams& p, const float* x, const ConvWeights& w, const Conv2dEpilogue& ep, float* y) {
+  const int64_t cin = p.in_channels / p.groups, cout = p.out_channels / p.groups;
+  const int64_t in_plane = p.in_h * p.in_w, out_plane = p.out_h * p.out_w;
+  const GemmShape shape{cout, out_plane, group_depth(p)};
+  const bool pointwise = is_pointwise(p);
+
+  std::vector<std::unique_ptr<PanelSource>> inputs;
+  std::vector<GemmProblem> problems;
+  for (int64_t n = 0; n < p.batch; ++n) {
+    for (int64_t g = 0; g < p.groups; ++g) {
+      const float* image = x + (n * p.in_channels + g * cin) * in_plane;
+      if (pointwise) {
+        inputs.push_back(std::make_unique<StridedMatrix>(image, out_plane, 1, in_plane));
+      } else {
+        inputs.push_back(std::make_unique<Im2colPanels>(image, cin, p));
+      }
+      const int64_t offset = (n * p.out_channels + g * cout) * out_plane;
+      GemmProblem pr{&w.group(g), inputs.back().get(), y + offset, out_plane};
+      pr.bias_row = ep.bias ? ep.bias + g * cout : nullptr;
+      pr.residual = ep.residual ? ep.residual + offset : nullptr;
+      pr.ldr = out_plane;
+      pr.relu = ep.relu;
+      problems.push_back(pr);
+    }
+  }
+  gemm_batched(w.kernels().gemm, shape, problems);
+}
+
+}  // namespace pycnn

@@ -1,0 +1,75 @@
+// Which SIMD extensions the CPU has *and* the operating system saves across context switches.
+#include <cstdint>
+
+#include "pycnn/dispatch.h"
+
+#if defined(PYCNN_X86)
+#if defined(_MSC_VER)
+#include <immintrin.h>
+#include <intrin.h>
+#else
+#include <cpuid.h>
+#endif
+#endif
+
+namespace pycnn {
+
+#if defined(PYCNN_X86)
+namespace {
+
+struct CpuidRegs {
+  uint32_t eax, ebx, ecx, edx;
+};
+
+CpuidRegs cpuid(uint32_t leaf, uint32_t subleaf) {
+  CpuidRegs r{};
+#if defined(_MSC_VER)
+  int regs[4];
+  __cpuidex(regs, static_cast<int>(leaf), static_cast<int>(subleaf));
+  r = {static_cast<uint32_t>(regs[0]), static_cast<uint32_t>(regs[1]), static_cast<uint32_t>(regs[2]),
+       static_cast<uint32_t>(regs[3])};
+#else
+  if (!__get_cpuid_count(leaf, subleaf, &r.eax, &r.ebx, &r.ecx, &r.edx)) return CpuidRegs{};
+#endif
+  return r;
+}
+
+// XCR0: which register states the OS saves. Only valid to read when CPUID reports OSXSAVE.
+uint64_t xgetbv0() {
+#if defined(_MSC_VER)
+  return _xgetbv(0);
+#else
+  uint32_t eax, edx;
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (static_cast<uint64_t>(edx) << 32) | eax;
+#endif
+}
+
+bool bit(uint32_t reg, int index) { return (reg >> index) & 1u; }
+
+Isa detect() {
+  if (cpuid(0, 0).eax < 7) return Isa::generic;
+  const CpuidRegs l1 = cpuid(1, 0);
+  const bool osxsave = bit(l1.ecx, 27), avx = bit(l1.ecx, 28), fma = bit(l1.ecx, 12);
+  if (!osxsave || !avx) return Isa::generic;
+  const uint64_t xcr0 = xgetbv0();
+  const bool os_ymm = (xcr0 & 0x6) == 0x6;     // SSE and AVX state
+  const bool os_zmm = (xcr0 & 0xE0) == 0xE0;   // opmask, upper ZMM0-15, ZMM16-31
+  const CpuidRegs l7 = cpuid(7, 0);
+  const bool avx2 = bit(l7.ebx, 5), avx512f = bit(l7.ebx, 16);
+  if (os_ymm && os_zmm && avx512f && fma) return Isa::avx512;
+  if (os_ymm && avx2 && fma) return Isa::avx2;
+  return Isa::generic;
+}
+
+}  // namespace
+
+Isa cpu_isa() {
+  static const Isa detected = detect();
+  return detected;
+}
+#else
+Isa cpu_isa() { return Isa::generic; }
+#endif
+
+}  // namespace pycnn

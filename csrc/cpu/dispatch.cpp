@@ -1,0 +1,87 @@
+// The kernel tables, one per ISA, and the choice among them.
+#include "pycnn/dispatch.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace pycnn {
+namespace {
+
+// kc keeps a kc×NR panel of B in L1 (16 KiB for 6x16, 32 KiB for 14x32); mc·kc floats of A stay in L2.
+constexpr KernelTable kGeneric{Isa::generic, {f32_gemm_ukernel_4x8__generic, 4, 8, 256, 64, 512}};
+#if defined(PYCNN_X86)
+constexpr KernelTable kAvx2{Isa::avx2, {f32_gemm_ukernel_6x16__avx2_fma, 6, 16, 256, 72, 512}};
+constexpr KernelTable kAvx512{Isa::avx512, {f32_gemm_ukernel_14x32__avx512f, 14, 32, 256, 140, 512}};
+#endif
+
+const KernelTable* table_of(Isa isa) {
+  switch (isa) {
+#if defined(PYCNN_X86)
+    case Isa::avx512:
+      return &kAvx512;
+    case Isa::avx2:
+      return &kAvx2;
+#endif
+    default:
+      return &kGeneric;
+  }
+}
+
+Isa min_isa(Isa a, Isa b) { return static_cast<int>(a) < static_cast<int>(b) ? a : b; }
+
+std::atomic<const KernelTable*> g_active{nullptr};
+
+}  // namespace
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::avx512:
+      return "avx512";
+    case Isa::avx2:
+      return "avx2";
+    default:
+      return "generic";
+  }
+}
+
+Isa parse_isa(const std::string& name) {
+  for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512}) {
+    if (name == isa_name(isa)) return isa;
+  }
+  throw std::invalid_argument("unknown ISA '" + name + "': expected one of generic, avx2, avx512");
+}
+
+const KernelTable& kernels() {
+  const KernelTable* t = g_active.load(std::memory_order_acquire);
+  return t != nullptr ? *t : *table_of(cpu_isa());
+}
+
+const KernelTable& kernels_for(Isa isa) {
+  if (static_cast<int>(isa) > static_cast<int>(cpu_isa())) {
+    throw std::invalid_argument(std::string("this CPU cannot run ") + isa_name(isa) + " kernels (best: " +
+                                isa_name(cpu_isa()) + ")");
+  }
+  return *table_of(isa);
+}
+
+Isa set_isa_cap(Isa cap) {
+  const KernelTable* t = table_of(min_isa(cap, cpu_isa()));
+  g_active.store(t, std::memory_order_release);
+  return t->isa;
+}
+
+void init_isa_cap_from_env() {
+  const char* env = std::getenv("PYCNN_ISA");
+  if (env == nullptr || *env == '\0') {
+    set_isa_cap(Isa::avx512);
+    return;
+  }
+  try {
+    set_isa_cap(parse_isa(env));
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("PYCNN_ISA: ") + e.what());
+  }
+}
+
+}  // namespace pycnn

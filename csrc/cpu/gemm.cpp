@@ -1,0 +1,93 @@
+#include "pycnn/gemm.h"
+
+#include <algorithm>
+
+#include "pycnn/threadpool.h"
+
+namespace pycnn {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// Each thread packs into its own buffers; they grow to the largest block seen and are reused.
+struct PackBuffers {
+  AlignedBuffer a, b;
+};
+thread_local PackBuffers t_buffers;
+
+// Rows [m0, m1) × columns [n0, n1) of one problem, m0 and n0 on tile boundaries. Loop order as in BLIS:
+// K blocks outside (one packed B block each), then row blocks of A, then NR columns, then MR rows.
+void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem& pr, int64_t m0, int64_t m1,
+               int64_t n0, int64_t n1) {
+  const int mr = kern.mr, nr = kern.nr;
+  const int64_t kc_max = std::max<int64_t>(1, std::min(kern.kc, shape.k));
+  float* b_scratch = t_buffers.b.reserve(static_cast<size_t>(round_up(n1 - n0, nr) * kc_max));
+  float* a_scratch = t_buffers.a.reserve(static_cast<size_t>(round_up(std::min(kern.mc, m1 - m0), mr) * kc_max));
+
+  UkernelArgs args{};
+  args.ldc = pr.ldc;
+  args.ldr = pr.ldr;
+  bool last = false;
+  for (int64_t k0 = 0; !last; k0 += kern.kc) {  // runs once even for k = 0, to write bias and zeros
+    const int64_t kc = std::min(kern.kc, shape.k - k0);
+    last = k0 + kc == shape.k;
+    args.kc = kc;
+    args.accumulate = k0 > 0;
+    args.relu = last && pr.relu;
+    const Panels bp = pr.b->panels(k0, kc, n0, n1 - n0, nr, b_scratch);
+    for (int64_t mb = m0; mb < m1; mb += kern.mc) {
+      const int64_t mc = std::min(kern.mc, m1 - mb);
+      const Panels ap = pr.a->panels(k0, kc, mb, mc, mr, a_scratch);
+      for (int64_t j = n0; j < n1; j += nr) {
+        args.b = bp.data + (j - n0) / nr * bp.stride;
+        args.n = static_cast<int>(std::min<int64_t>(nr, n1 - j));
+        args.bias_col = last && pr.bias_col ? pr.bias_col + j : nullptr;
+        for (int64_t i = mb; i < mb + mc; i += mr) {
+          args.a = ap.data + (i - mb) / mr * ap.stride;
+          args.m = static_cast<int>(std::min<int64_t>(mr, mb + mc - i));
+          args.c = pr.c + i * pr.ldc + j;
+          args.bias_row = last && pr.bias_row ? pr.bias_row + i : nullptr;
+          args.residual = last && pr.residual ? pr.residual + i * pr.ldr + j : nullptr;
+          kern.run(args);
+        }
+      }
+    }
+  }
+}
+
+// How many row and column tiles to cut each problem into. Columns first: cutting rows repacks B
+// (im2col) once per row tile. Enough tiles for every thread, and a count that shares out evenly.
+struct Tiling {
+  int64_t m_tile, n_tile, m_tiles, n_tiles;
+};
+
+Tiling choose_tiling(const GemmKernel& kern, const GemmShape& s, int64_t problems, int threads) {
+  constexpr int64_t kSerialMacs = int64_t{1} << 18;  // below this, waking threads costs more than it saves
+  int64_t n_tiles = ceil_div(s.n, kern.nc), m_tiles = 1;
+  if (threads > 1 && problems * s.m * s.n * s.k >= kSerialMacs) {
+    const int64_t min_n_tile = 4 * kern.nr;
+    auto even = [&] { return (problems * m_tiles * n_tiles) % threads == 0 || problems * m_tiles * n_tiles >= 8 * threads; };
+    while (!even() && ceil_div(s.n, n_tiles + 1) >= min_n_tile) ++n_tiles;
+    while (!even() && ceil_div(s.m, m_tiles + 1) >= kern.mr) ++m_tiles;
+  }
+  const int64_t n_tile = round_up(ceil_div(s.n, n_tiles), kern.nr);
+  const int64_t m_tile = round_up(ceil_div(s.m, m_tiles), kern.mr);
+  return {m_tile, n_tile, ceil_div(s.m, m_tile), ceil_div(s.n, n_tile)};
+}
+
+}  // namespace
+
+void gemm_batched(const GemmKernel& kern, GemmShape shape, const std::vector<GemmProblem>& problems) {
+  if (shape.m == 0 || shape.n == 0 || problems.empty()) return;
+  const Tiling t = choose_tiling(kern, shape, static_cast<int64_t>(problems.size()), get_num_threads());
+  const int64_t per_problem = t.m_tiles * t.n_tiles;
+  parallel_for(static_cast<int64_t>(problems.size()) * per_problem, [&](int64_t task) {
+    const GemmProblem& pr = problems[task / per_problem];
+    const int64_t mi = task % per_problem / t.n_tiles, ni = task % t.n_tiles;
+    const int64_t m0 = mi * t.m_tile, n0 = ni * t.n_tile;
+    gemm_tile(kern, shape, pr, m0, std::min(shape.m, m0 + t.m_tile), n0, std::min(shape.n, n0 + t.n_tile));
+  });
+}
+
+}  // namespace pycnn

@@ -1,0 +1,67 @@
+// The register-tile GEMM micro-kernel, written once over a vector-traits type V and instantiated by
+// each ISA's translation unit (see ukernel.h for the contract).
+//
+// Include this file only inside an anonymous namespace, after <cstdint> and "pycnn/ukernel.h": every ISA
+// then compiles its own internal copy with its own flags, so the linker can never hand an AVX-512
+// instantiation to the generic path. For the same reason it uses no standard-library templates.
+//
+// V provides: type T; int width; T zero(); T load(const float*) and store(float*, T), both unaligned;
+// T set1(float); T fmadd(T a, T b, T c) = a*b + c; T add(T, T); T relu(T), a max(0, x) that keeps NaN.
+
+template <class V, int MR, int NV>
+void gemm_ukernel(const pycnn::UkernelArgs& p) {
+  using T = typename V::T;
+  constexpr int W = V::width;
+  constexpr int NR = NV * W;
+
+  T acc[MR][NV];
+  for (int i = 0; i < MR; ++i) {
+    for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
+  }
+  const float* a = p.a;
+  const float* b = p.b;
+  for (int64_t k = 0; k < p.kc; ++k) {
+    T bv[NV];
+    for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * W);
+    for (int i = 0; i < MR; ++i) {
+      const T av = V::set1(a[i]);
+      for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
+    }
+    a += MR;
+    b += NR;
+  }
+
+  if (p.m == MR && p.n == NR) {
+    for (int i = 0; i < MR; ++i) {
+      for (int j = 0; j < NV; ++j) {
+        float* c = p.c + i * p.ldc + j * W;
+        T v = acc[i][j];
+        if (p.accumulate) v = V::add(v, V::load(c));
+        if (p.bias_row) v = V::add(v, V::set1(p.bias_row[i]));
+        if (p.bias_col) v = V::add(v, V::load(p.bias_col + j * W));
+        if (p.residual) v = V::add(v, V::load(p.residual + i * p.ldr + j * W));
+        if (p.relu) v = V::relu(v);
+        V::store(c, v);
+      }
+    }
+    return;
+  }
+
+  // Edge tile: spill the registers, then write the corner that exists with the same operations in scalar.
+  alignas(64) float tile[MR][NR];
+  for (int i = 0; i < MR; ++i) {
+    for (int j = 0; j < NV; ++j) V::store(&tile[i][j * W], acc[i][j]);
+  }
+  for (int i = 0; i < p.m; ++i) {
+    float* c = p.c + i * p.ldc;
+    for (int j = 0; j < p.n; ++j) {
+      float v = tile[i][j];
+      if (p.accumulate) v += c[j];
+      if (p.bias_row) v += p.bias_row[i];
+      if (p.bias_col) v += p.bias_col[j];
+      if (p.residual) v += p.residual[i * p.ldr + j];
+      if (p.relu) v = v < 0.0f ? 0.0f : v;
+      c[j] = v;
+    }
+  }
+}

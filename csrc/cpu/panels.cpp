@@ -1,0 +1,47 @@
+#include "pycnn/panels.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+namespace pycnn {
+
+Panels StridedMatrix::panels(int64_t k0, int64_t kc, int64_t x0, int64_t xc, int r, float* scratch) const {
+  const int64_t count = (xc + r - 1) / r;
+  for (int64_t p = 0; p < count; ++p) {
+    float* dst = scratch + p * r * kc;
+    const int64_t first = x0 + p * r;
+    const int valid = static_cast<int>(std::clamp<int64_t>(rows_x_ - first, 0, r));
+    const float* src = data_ + first * x_stride_ + k0 * k_stride_;
+    if (x_stride_ == 1) {  // a panel row is contiguous in the source
+      for (int64_t k = 0; k < kc; ++k) {
+        std::memcpy(dst + k * r, src + k * k_stride_, sizeof(float) * valid);
+        std::fill(dst + k * r + valid, dst + (k + 1) * r, 0.0f);
+      }
+    } else {
+      for (int x = 0; x < valid; ++x) {
+        const float* s = src + x * x_stride_;
+        for (int64_t k = 0; k < kc; ++k) dst[k * r + x] = s[k * k_stride_];
+      }
+      for (int x = valid; x < r; ++x) {
+        for (int64_t k = 0; k < kc; ++k) dst[k * r + x] = 0.0f;
+      }
+    }
+  }
+  return {scratch, r * kc};
+}
+
+PackedPanels::PackedPanels(const PanelSource& source, int64_t rows_x, int64_t depth_k, int r)
+    : depth_k_(depth_k), r_(r) {
+  const int64_t count = (rows_x + r - 1) / r;
+  float* buffer = packed_.reserve(static_cast<size_t>(std::max<int64_t>(1, count * r * depth_k)));
+  source.panels(0, depth_k, 0, rows_x, r, buffer);
+}
+
+Panels PackedPanels::panels(int64_t k0, int64_t /*kc*/, int64_t x0, int64_t /*xc*/, int r,
+                            float* /*scratch*/) const {
+  if (r != r_) throw std::logic_error("packed panels used with another micro-kernel's tile width");
+  return {packed_.data() + x0 * depth_k_ + k0 * r_, r_ * depth_k_};
+}
+
+}  // namespace pycnn

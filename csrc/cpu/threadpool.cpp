@@ -1,0 +1,170 @@
+#include "pycnn/threadpool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#if defined(__linux__)
+#include <pthread.h>
+#include <sched.h>
+#endif
+#if defined(PYCNN_X86)
+#include <immintrin.h>
+#endif
+
+namespace pycnn {
+namespace {
+
+// After a call, a worker polls this long for the next one before it sleeps: long enough to catch the next
+// layer of a network without a wake-up, short enough not to take a core from anyone else for long.
+constexpr auto kSpin = std::chrono::microseconds(100);
+
+void cpu_relax() {
+#if defined(PYCNN_X86)
+  _mm_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+struct Job {
+  const std::function<void(int64_t)>* fn;
+  int64_t count;
+  int helpers;  // workers that take part besides the caller
+  std::atomic<int64_t> next{0};
+  std::mutex error_mutex;
+  std::exception_ptr error;
+
+  void run_tasks() {
+    for (int64_t i = next.fetch_add(1); i < count; i = next.fetch_add(1)) {
+      try {
+        (*fn)(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+        next.store(count);  // the call has failed: hand out no more tasks
+      }
+    }
+  }
+};
+
+class Pool {
+ public:
+  Pool() : num_threads_(available_cores()) {}
+
+  int num_threads() const { return num_threads_.load(); }
+
+  void set_num_threads(int n) {
+    if (n < 1) throw std::invalid_argument("number of threads must be at least 1");
+    std::lock_guard<std::mutex> call(call_mutex_);
+    num_threads_.store(n);
+  }
+
+  void parallel_for(int64_t n, const std::function<void(int64_t)>& fn) {
+    if (n <= 0) return;
+    std::unique_lock<std::mutex> call(call_mutex_, std::try_to_lock);
+    const int threads = static_cast<int>(std::min<int64_t>(num_threads_.load(), n));
+    if (!call.owns_lock() || threads <= 1) {
+      for (int64_t i = 0; i < n; ++i) fn(i);
+      return;
+    }
+    start_workers(threads - 1);
+
+    Job job;
+    job.fn = &fn;
+    job.count = n;
+    job.helpers = threads - 1;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = &job;
+      pending_ = static_cast<int>(workers_.size());
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_all();
+    job.run_tasks();
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, [&] { return pending_ == 0; });
+      job_ = nullptr;
+    }
+    if (job.error) std::rethrow_exception(job.error);
+  }
+
+ private:
+  void start_workers(int count) {
+    while (static_cast<int>(workers_.size()) < count) {
+      const int index = static_cast<int>(workers_.size());
+      // Register under the lock so a worker never misses a generation or the pending count.
+      std::lock_guard<std::mutex> lock(mutex_);
+      workers_.emplace_back([this, index, seen = generation_.load()] { worker_loop(index, seen); });
+    }
+  }
+
+  void worker_loop(int index, uint64_t seen) {
+    for (;;) {
+      const auto spin_until = std::chrono::steady_clock::now() + kSpin;
+      while (generation_.load(std::memory_order_acquire) == seen &&
+             std::chrono::steady_clock::now() < spin_until) {
+        cpu_relax();
+      }
+      Job* job;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return generation_.load() != seen; });
+        seen = generation_.load();
+        job = job_;
+      }
+      if (job != nullptr && index < job->helpers) job->run_tasks();
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  std::mutex call_mutex_;  // one parallel_for at a time uses the workers
+  std::atomic<int> num_threads_;
+  std::vector<std::thread> workers_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  std::atomic<uint64_t> generation_{0};
+  Job* job_ = nullptr;
+  int pending_ = 0;
+};
+
+// The pool is never destroyed: at exit its workers sleep in the kernel, and joining them from a static
+// destructor would race with interpreter shutdown. A forked child has none of the parent's threads (and
+// possibly locked mutexes), so it starts a fresh pool and leaves the old one alone.
+Pool* g_pool = nullptr;
+
+Pool& pool() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    g_pool = new Pool();
+#if defined(__linux__)
+    pthread_atfork(nullptr, nullptr, [] { g_pool = new Pool(); });
+#endif
+  });
+  return *g_pool;
+}
+
+}  // namespace
+
+int available_cores() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+#endif
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+int get_num_threads() { return pool().num_threads(); }
+void set_num_threads(int n) { pool().set_num_threads(n); }
+void parallel_for(int64_t n, const std::function<void(int64_t)>& fn) { pool().parallel_for(n, fn); }
+
+}  // namespace pycnn

@@ -1,0 +1,44 @@
+#pragma once
+// Runtime CPU dispatch: which micro-kernels this process uses, chosen once from CPUID/XGETBV and capped
+// by PYCNN_ISA (or by tests through set_isa_cap).
+#include <cstdint>
+#include <string>
+
+#include "pycnn/ukernel.h"
+
+namespace pycnn {
+
+enum class Isa : int { generic = 0, avx2 = 1, avx512 = 2 };
+
+const char* isa_name(Isa isa);
+// Parses "generic" | "avx2" | "avx512"; throws std::invalid_argument naming the accepted values.
+Isa parse_isa(const std::string& name);
+
+// The best ISA that both the CPU and the operating system support (cpuinfo.cpp).
+Isa cpu_isa();
+
+// A GEMM micro-kernel with its register tile and the cache blocking that suits it.
+struct GemmKernel {
+  GemmUkernelFn run;
+  int mr, nr;
+  int64_t kc;  // depth of a packed block: a kc×NR B panel stays in L1
+  int64_t mc;  // rows of a packed A block, kept in L2
+  int64_t nc;  // widest column range one task packs
+};
+
+struct KernelTable {
+  Isa isa;
+  GemmKernel gemm;
+};
+
+// The table in use: the best ISA not above the cap.
+const KernelTable& kernels();
+// The table of one ISA; throws std::invalid_argument if this CPU cannot run it.
+const KernelTable& kernels_for(Isa isa);
+
+// Caps the ISA in use (kernels() becomes the best ISA ≤ cap). Returns the ISA now in use.
+Isa set_isa_cap(Isa cap);
+// Reads PYCNN_ISA once at import; throws std::invalid_argument for an unknown value.
+void init_isa_cap_from_env();
+
+}  // namespace pycnn

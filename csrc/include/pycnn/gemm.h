@@ -1,0 +1,33 @@
+#pragma once
+// The BLIS-style GEMM driver: cache blocking and packing around the register-tile micro-kernels.
+#include <cstdint>
+#include <vector>
+
+#include "pycnn/dispatch.h"
+#include "pycnn/panels.h"
+
+namespace pycnn {
+
+// C[M×N] = A[M×K]·B[K×N] with the fused epilogue of ukernel.h. A's panels run along M, B's along N.
+struct GemmProblem {
+  const PanelSource* a;
+  const PanelSource* b;
+  float* c;
+  int64_t ldc;
+  const float* bias_row = nullptr;
+  const float* bias_col = nullptr;
+  const float* residual = nullptr;
+  int64_t ldr = 0;
+  bool relu = false;
+};
+
+struct GemmShape {
+  int64_t m, n, k;
+};
+
+// Solves independent problems of one shape (a batch, the groups of a convolution) on the thread pool,
+// each cut into tiles so that even a single problem keeps every thread busy. Every element of C is
+// summed in the same order whatever the thread count, so results do not depend on it.
+void gemm_batched(const GemmKernel& kernel, GemmShape shape, const std::vector<GemmProblem>& problems);
+
+}  // namespace pycnn

@@ -1,0 +1,81 @@
+#pragma once
+// The CPU operators. Pointers are to C-contiguous float32 NCHW data whose shapes the caller has checked.
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "pycnn/conv_params.h"
+#include "pycnn/dispatch.h"
+#include "pycnn/panels.h"
+
+namespace pycnn {
+
+// Convolution weights as GEMM A operands, one per group: views of the caller's array, or packed once.
+class ConvWeights {
+ public:
+  // Views `w` (out_channels × in_channels/groups × KH × KW) for one call.
+  ConvWeights(const float* w, const Conv2dParams& p, const KernelTable& kernels);
+  // Packs `w` once for repeated calls.
+  static ConvWeights packed(const float* w, const Conv2dParams& p, const KernelTable& kernels);
+
+  const KernelTable& kernels() const { return *kernels_; }
+  const PanelSource& group(int64_t g) const { return *groups_[g]; }
+
+ private:
+  ConvWeights() = default;
+  const KernelTable* kernels_ = nullptr;
+  std::vector<std::unique_ptr<PanelSource>> groups_;
+};
+
+struct Conv2dEpilogue {
+  const float* bias = nullptr;      // out_channels values
+  const float* residual = nullptr;  // same shape as the output, added before ReLU
+  bool relu = false;
+};
+
+void conv2d(const Conv2dParams& p, const float* x, const ConvWeights& w, const Conv2dEpilogue& ep, float* y);
+
+// Linear-layer weights (out_features × in_features) as the GEMM B operand: a view, or packed once.
+class LinearWeights {
+ public:
+  LinearWeights(const float* w, int64_t out_features, int64_t in_features, const KernelTable& kernels);
+  static LinearWeights packed(const float* w, int64_t out_features, int64_t in_features,
+                              const KernelTable& kernels);
+
+  const KernelTable& kernels() const { return *kernels_; }
+  const PanelSource& panels() const { return *panels_; }
+  int64_t out_features() const { return out_features_; }
+  int64_t in_features() const { return in_features_; }
+
+ private:
+  const KernelTable* kernels_;
+  std::unique_ptr<PanelSource> panels_;
+  int64_t out_features_, in_features_;
+};
+
+// y[rows×out] = x[rows×in] · wᵀ + bias, then ReLU if asked.
+void linear(int64_t rows, const float* x, const LinearWeights& w, const float* bias, bool relu, float* y);
+
+void max_pool2d(const Pool2dParams& p, const float* x, float* y);
+// divisor_override = 0: divide by the window size (count_include_pad) or the valid count.
+void avg_pool2d(const Pool2dParams& p, bool count_include_pad, int64_t divisor_override, const float* x,
+                float* y);
+void adaptive_avg_pool2d(int64_t planes, int64_t in_h, int64_t in_w, int64_t out_h, int64_t out_w,
+                         const float* x, float* y);
+
+void relu(int64_t count, const float* x, float* y);
+// y[n][c][i] = x[n][c][i] * scale[c] + shift[c]  (inference BatchNorm, folded)
+void channel_affine(int64_t batch, int64_t channels, int64_t inner, const float* x, const float* scale,
+                    const float* shift, float* y);
+// AlexNet's cross-channel LRN, PyTorch's definition: y = x / (k + alpha/size · Σ x²)^beta over a window of
+// `size` channels starting size/2 before c.
+void local_response_norm(int64_t batch, int64_t channels, int64_t inner, int64_t size, double alpha,
+                         double beta, double k, const float* x, float* y);
+// Softmax along the middle axis of an outer × dim × inner array.
+void softmax(int64_t outer, int64_t dim, int64_t inner, const float* x, float* y);
+
+// Plain C = A·B (A: m×k, B: k×n, row-major) through the blocked driver, for tests of the micro-kernels.
+void gemm(const KernelTable& kernels, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
+          float* c);
+
+}  // namespace pycnn

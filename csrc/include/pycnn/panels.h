@@ -1,0 +1,54 @@
+#pragma once
+// Packed panels: the operand layout the GEMM micro-kernels read.
+//
+// Both GEMM operands are seen as an X×K matrix whose X axis is cut into panels R wide (A: X = rows of C,
+// R = MR; B: X = columns of C, R = NR). Inside a panel, element (x, k) sits at k*R + (x mod R), and the
+// columns past the matrix edge are zero. A PanelSource produces the panels of any block on demand:
+// a strided view packs by copying, the convolution input packs by im2col (im2col.h), and a PackedPanels
+// hands out panels packed once up front (weights).
+#include <cstdint>
+
+#include "pycnn/aligned_buffer.h"
+
+namespace pycnn {
+
+struct Panels {
+  const float* data;  // first panel
+  int64_t stride;     // floats from one panel to the next
+};
+
+class PanelSource {
+ public:
+  virtual ~PanelSource() = default;
+  // The panels covering [x0, x0 + xc) × [k0, k0 + kc); x0 is a multiple of r. Packs them into `scratch`
+  // (room for ceil(xc / r) * r * kc floats) unless they already exist packed.
+  virtual Panels panels(int64_t k0, int64_t kc, int64_t x0, int64_t xc, int r, float* scratch) const = 0;
+};
+
+// A dense matrix viewed as X×K: element (x, k) at data[x * x_stride + k * k_stride].
+class StridedMatrix final : public PanelSource {
+ public:
+  StridedMatrix(const float* data, int64_t rows_x, int64_t x_stride, int64_t k_stride)
+      : data_(data), rows_x_(rows_x), x_stride_(x_stride), k_stride_(k_stride) {}
+  Panels panels(int64_t k0, int64_t kc, int64_t x0, int64_t xc, int r, float* scratch) const override;
+
+ private:
+  const float* data_;
+  int64_t rows_x_;
+  int64_t x_stride_, k_stride_;
+};
+
+// Every panel of an X×K source, packed once (weights reused across calls).
+class PackedPanels final : public PanelSource {
+ public:
+  PackedPanels(const PanelSource& source, int64_t rows_x, int64_t depth_k, int r);
+  Panels panels(int64_t k0, int64_t kc, int64_t x0, int64_t xc, int r, float* scratch) const override;
+  int r() const { return r_; }
+
+ private:
+  AlignedBuffer packed_;
+  int64_t depth_k_;
+  int r_;
+};
+
+}  // namespace pycnn

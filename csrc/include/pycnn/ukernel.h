@@ -1,0 +1,37 @@
+#pragma once
+// The GEMM micro-kernel contract: one MR×NR register tile of C per call.
+#include <cstdint>
+
+namespace pycnn {
+
+// Widest NR of any micro-kernel; packers size their stack tables with it.
+constexpr int kMaxNR = 32;
+
+// C[m×n] (+)= A[m×kc]·B[kc×n], then — on the call that adds the last K block — the fused epilogue.
+// A and B arrive packed as k-major panels zero-padded to MR rows / NR columns, so the kernel always
+// computes the full tile in registers and writes only the m×n corner that exists.
+struct UkernelArgs {
+  int64_t kc;
+  const float* a;  // element (i, k) at a[k * MR + i]
+  const float* b;  // element (k, j) at b[k * NR + j]
+  float* c;        // row-major, row stride ldc
+  int64_t ldc;
+  int m, n;         // rows and columns of the tile that exist (1..MR, 1..NR)
+  bool accumulate;  // C += A·B instead of C = A·B
+  // Epilogue, applied in this order: + bias_row[i] + bias_col[j] + residual[i][j], then ReLU.
+  const float* bias_row;  // one value per row (conv: output channel) or null
+  const float* bias_col;  // one value per column (linear: output feature) or null
+  const float* residual;  // row stride ldr, or null
+  int64_t ldr;
+  bool relu;
+};
+
+using GemmUkernelFn = void (*)(const UkernelArgs&);
+
+void f32_gemm_ukernel_4x8__generic(const UkernelArgs& args);
+#if defined(PYCNN_X86)
+void f32_gemm_ukernel_6x16__avx2_fma(const UkernelArgs& args);
+void f32_gemm_ukernel_14x32__avx512f(const UkernelArgs& args);
+#endif
+
+}  // namespace pycnn

@@ -1,0 +1,28 @@
+"""pycnn: a convolution engine for Python — hand-written SIMD C++ kernels behind a numpy API.
+
+    import pycnn.functional as F
+    y = F.max_pool2d(F.relu(F.conv2d(x, w, b, padding=1)), 2)
+"""
+
+from __future__ import annotations
+
+from . import _core, functional
+from ._args import integer
+from ._version import __version__
+from .shapes import conv_output_size
+
+__all__ = ["__version__", "functional", "conv_output_size", "isa", "set_num_threads", "get_num_threads"]
+
+
+def isa() -> str:
+    """The instruction set whose kernels are in use: 'avx512', 'avx2' or 'generic'."""
+    return str(_core.isa())
+
+
+def set_num_threads(n: int) -> None:
+    """Use up to n threads in every kernel (default: the cores this process may run on)."""
+    _core.set_num_threads(integer(n, "n"))
+
+
+def get_num_threads() -> int:
+    return int(_core.get_num_threads())

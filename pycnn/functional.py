@@ -1,0 +1,234 @@
+"""Drop-ins for ``torch.nn.functional`` on numpy arrays.
+
+Same names, argument order and defaults as PyTorch. Inputs are anything numpy can turn into float32
+(converted, never modified); outputs are new float32 C-contiguous arrays. Spatial ops take NCHW input,
+or CHW for a single unbatched image as PyTorch does. Padding of ``conv2d`` and the pools also accepts a
+4-tuple ``(top, bottom, left, right)`` for asymmetric padding (Caffe- and ONNX-exported networks).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _core
+from ._args import (F32, as_float32, check_ndim, empty, int_tuple, integer, normalise_dim, optional_float32,
+                    padding4, positive_pair)
+from .shapes import window_size
+
+__all__ = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "relu", "linear", "softmax",
+           "local_response_norm", "batch_norm"]
+
+
+def _batched(x: F32, op: str) -> tuple[F32, bool]:
+    """(N, C, H, W) view of a 3-D or 4-D input, and whether it was unbatched."""
+    check_ndim(x, (3, 4), f"{op}: input", "(N, C, H, W) or unbatched (C, H, W)")
+    return (x[None], True) if x.ndim == 3 else (x, False)
+
+
+def _conv_padding(padding: Any, kernel: tuple[int, int], stride: tuple[int, int],
+                  dilation: tuple[int, int]) -> tuple[int, int, int, int]:
+    if isinstance(padding, str):
+        if padding == "valid":
+            return 0, 0, 0, 0
+        if padding != "same":
+            raise ValueError(f"conv2d: padding must be 'same', 'valid', an int or a tuple, got {padding!r}")
+        if stride != (1, 1):
+            raise ValueError(f"conv2d: padding='same' needs stride 1, got stride={stride}")
+        # As PyTorch: the odd pixel of padding goes to the bottom and right.
+        th, tw = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)
+        return th // 2, th - th // 2, tw // 2, tw - tw // 2
+    return padding4(padding, "conv2d: padding")
+
+
+def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+           groups: int = 1) -> F32:
+    """2-D convolution (cross-correlation, as PyTorch).
+
+    input (N, C, H, W) or (C, H, W); weight (K, C/groups, KH, KW); bias (K,) or None.
+    Returns (N, K, OH, OW) with OH = floor((H + pad_top + pad_bottom - dilation·(KH-1) - 1)/stride) + 1.
+    """
+    x, unbatched = _batched(as_float32(input, "conv2d: input"), "conv2d")
+    w = as_float32(weight, "conv2d: weight")
+    if w.ndim != 4:
+        raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels/groups, kH, kW), got shape {w.shape}")
+    n, c, h, wd = x.shape
+    k, cg, kh, kw = w.shape
+    g = integer(groups, "conv2d: groups")
+    if g < 1:
+        raise ValueError(f"conv2d: groups must be positive, got {g}")
+    if c % g or k % g:
+        raise ValueError(f"conv2d: groups={g} must divide both the input channels ({c}, input shape {x.shape}) "
+                         f"and the output channels ({k}, weight shape {w.shape})")
+    if cg * g != c:
+        raise ValueError(f"conv2d: weight of shape {w.shape} expects {cg * g} input channels (groups={g}), "
+                         f"but the input of shape {x.shape} has {c}")
+    if kh < 1 or kw < 1:
+        raise ValueError(f"conv2d: weight of shape {w.shape} has an empty kernel")
+    st = positive_pair(stride, "conv2d: stride")
+    dil = positive_pair(dilation, "conv2d: dilation")
+    pads = _conv_padding(padding, (kh, kw), st, dil)
+    b = optional_float32(bias, "conv2d: bias")
+    if b is not None and b.shape != (k,):
+        raise ValueError(f"conv2d: bias must have shape ({k},) for weight of shape {w.shape}, got {b.shape}")
+    try:
+        oh = window_size(h, kh, st[0], pads[0], pads[1], dil[0])
+        ow = window_size(wd, kw, st[1], pads[2], pads[3], dil[1])
+    except ValueError as e:
+        raise ValueError(f"conv2d: input of shape {x.shape}, weight of shape {w.shape}, padding {pads}: {e}") from None
+    out = empty((n, k, oh, ow), "conv2d output")
+    _core.conv2d(x, w, b, out, st, pads, dil, g)
+    return out[0] if unbatched else out
+
+
+def _pool_args(op: str, x: F32, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+               ceil_mode: bool) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int, int, int],
+                                         tuple[int, int], tuple[int, int]]:
+    ks = positive_pair(kernel_size, f"{op}: kernel_size")
+    no_stride = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+    st = ks if no_stride else positive_pair(stride, f"{op}: stride")
+    dil = positive_pair(dilation, f"{op}: dilation")
+    pads = padding4(padding, f"{op}: padding")
+    for pad, k, d in ((pads[0], ks[0], dil[0]), (pads[1], ks[0], dil[0]),
+                      (pads[2], ks[1], dil[1]), (pads[3], ks[1], dil[1])):
+        if 2 * pad > d * (k - 1) + 1:
+            raise ValueError(f"{op}: padding {padding!r} must be at most half the effective kernel size "
+                             f"(kernel_size={ks}, dilation={dil})")
+    _, _, h, w = x.shape
+    try:
+        oh = window_size(h, ks[0], st[0], pads[0], pads[1], dil[0], bool(ceil_mode))
+        ow = window_size(w, ks[1], st[1], pads[2], pads[3], dil[1], bool(ceil_mode))
+    except ValueError as e:
+        raise ValueError(f"{op}: input of shape {x.shape}, kernel_size {ks}, padding {pads}: {e}") from None
+    return ks, st, pads, dil, (oh, ow)
+
+
+def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False) -> F32:
+    """Max pooling; NaN in a window gives NaN as in PyTorch. input (N, C, H, W) or (C, H, W)."""
+    x, unbatched = _batched(as_float32(input, "max_pool2d: input"), "max_pool2d")
+    ks, st, pads, dil, (oh, ow) = _pool_args("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
+    out = empty((x.shape[0], x.shape[1], oh, ow), "max_pool2d output")
+    _core.max_pool2d(x, out, ks, st, pads, dil, bool(ceil_mode))
+    return out[0] if unbatched else out
+
+
+def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> F32:
+    """Average pooling. input (N, C, H, W) or (C, H, W)."""
+    x, unbatched = _batched(as_float32(input, "avg_pool2d: input"), "avg_pool2d")
+    ks, st, pads, _, (oh, ow) = _pool_args("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
+    divisor = 0
+    if divisor_override is not None:
+        divisor = integer(divisor_override, "avg_pool2d: divisor_override")
+        if divisor < 1:
+            raise ValueError(f"avg_pool2d: divisor_override must be positive, got {divisor}")
+    out = empty((x.shape[0], x.shape[1], oh, ow), "avg_pool2d output")
+    _core.avg_pool2d(x, out, ks, st, pads, bool(ceil_mode), bool(count_include_pad), divisor)
+    return out[0] if unbatched else out
+
+
+def adaptive_avg_pool2d(input: Any, output_size: Any) -> F32:
+    """Average over the PyTorch adaptive windows [floor(i·H/OH), ceil((i+1)·H/OH)).
+
+    output_size: int or (OH, OW), where None keeps that input size.
+    """
+    x, unbatched = _batched(as_float32(input, "adaptive_avg_pool2d: input"), "adaptive_avg_pool2d")
+    n, c, h, w = x.shape
+    if h == 0 or w == 0:
+        raise ValueError(f"adaptive_avg_pool2d: input of shape {x.shape} has empty planes")
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    if len(sizes) != 2:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}")
+    oh, ow = (d if s is None else integer(s, "adaptive_avg_pool2d: output_size") for s, d in zip(sizes, (h, w)))
+    if oh < 1 or ow < 1:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size!r}")
+    out = empty((n, c, oh, ow), "adaptive_avg_pool2d output")
+    _core.adaptive_avg_pool2d(x, out)
+    return out[0] if unbatched else out
+
+
+def relu(input: Any, inplace: bool = False) -> F32:
+    """max(x, 0), NaN kept. ``inplace`` is accepted for compatibility: pycnn never modifies its input."""
+    x = as_float32(input, "relu: input")
+    out = empty(x.shape, "relu output")
+    _core.relu(x, out)
+    return out
+
+
+def linear(input: Any, weight: Any, bias: Any = None) -> F32:
+    """y = x·Wᵀ + b. input (*, in_features); weight (out_features, in_features); bias (out_features,)."""
+    x = as_float32(input, "linear: input")
+    w = as_float32(weight, "linear: weight")
+    if w.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {w.shape}")
+    if x.ndim == 0 or x.shape[-1] != w.shape[1]:
+        raise ValueError(f"linear: input of shape {x.shape} does not end in in_features={w.shape[1]} "
+                         f"of weight shape {w.shape}")
+    b = optional_float32(bias, "linear: bias")
+    if b is not None and b.shape != (w.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({w.shape[0]},) for weight of shape {w.shape}, got {b.shape}")
+    rows = x.reshape(-1, w.shape[1])
+    out = empty((rows.shape[0], w.shape[0]), "linear output")
+    _core.linear(rows, w, b, out)
+    return out.reshape(*x.shape[:-1], w.shape[0])
+
+
+def softmax(input: Any, dim: int) -> F32:
+    """exp(x) / sum(exp(x)) along ``dim``, computed with the maximum subtracted."""
+    x = as_float32(input, "softmax: input")
+    d = normalise_dim(dim, x.ndim, "softmax: dim")
+    shape = x.shape if x.ndim else (1,)
+    outer, inner = int(np.prod(shape[:d])), int(np.prod(shape[d + 1:]))
+    out = empty(x.shape, "softmax output")
+    _core.softmax(x.reshape(outer, shape[d], inner), out.reshape(outer, shape[d], inner))
+    return out
+
+
+def _channels_view(x: F32) -> F32:
+    """(N, C, *) as (N, C, inner)."""
+    return x.reshape(x.shape[0], x.shape[1], int(np.prod(x.shape[2:])))
+
+
+def local_response_norm(input: Any, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> F32:
+    """Cross-channel LRN (AlexNet): x / (k + alpha/size · Σ x²)^beta over `size` neighbouring channels.
+
+    input (N, C, *) with at least 3 dimensions, as in PyTorch.
+    """
+    x = as_float32(input, "local_response_norm: input")
+    if x.ndim < 3:
+        raise ValueError(f"local_response_norm: input must have at least 3 dimensions (N, C, *), got shape {x.shape}")
+    n = integer(size, "local_response_norm: size")
+    if n < 1:
+        raise ValueError(f"local_response_norm: size must be positive, got {n}")
+    out = empty(x.shape, "local_response_norm output")
+    _core.local_response_norm(_channels_view(x), _channels_view(out),
+                              n, float(alpha), float(beta), float(k))
+    return out
+
+
+def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = None, bias: Any = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> F32:
+    """Inference batch normalisation: (x − mean)/sqrt(var + eps)·weight + bias per channel of (N, C, *)."""
+    if training:
+        raise ValueError("batch_norm: pycnn implements inference only; training=True is not supported")
+    x = as_float32(input, "batch_norm: input")
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: input must be (N, C, *), got shape {x.shape}")
+    c = x.shape[1]
+    stats = {}
+    for name, value, default in (("running_mean", running_mean, None), ("running_var", running_var, None),
+                                 ("weight", weight, 1.0), ("bias", bias, 0.0)):
+        if value is None and default is None:
+            raise ValueError(f"batch_norm: {name} is required for inference")
+        v = np.full(c, default) if value is None else as_float32(value, f"batch_norm: {name}")
+        if v.shape != (c,):
+            raise ValueError(f"batch_norm: {name} must have shape ({c},) for input of shape {x.shape}, got {v.shape}")
+        stats[name] = v.astype(np.float64)
+    scale = stats["weight"] / np.sqrt(stats["running_var"] + float(eps))
+    shift = stats["bias"] - stats["running_mean"] * scale
+    out = empty(x.shape, "batch_norm output")
+    _core.channel_affine(_channels_view(x), scale.astype(np.float32), shift.astype(np.float32),
+                         _channels_view(out))
+    return out
