@@ -8,13 +8,14 @@ or CHW for a single unbatched image as PyTorch does. Padding of ``conv2d`` and t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import _core
-from ._args import (F32, as_float32, check_ndim, empty, int_tuple, integer, normalise_dim, optional_float32,
-                    padding4, positive_pair)
+from ._args import (F32, as_float32, check_ndim, empty, integer, normalise_dim, optional_float32, padding4,
+                    positive_pair)
 from .shapes import window_size
 
 __all__ = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "relu", "linear", "softmax",
@@ -27,19 +28,70 @@ def _batched(x: F32, op: str) -> tuple[F32, bool]:
     return (x[None], True) if x.ndim == 3 else (x, False)
 
 
-def _conv_padding(padding: Any, kernel: tuple[int, int], stride: tuple[int, int],
-                  dilation: tuple[int, int]) -> tuple[int, int, int, int]:
+@dataclass(frozen=True)
+class Window:
+    """A normalised sliding window: what conv2d and the pools hand to the kernels."""
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int, int, int]  # top, bottom, left, right
+    dilation: tuple[int, int]
+    ceil_mode: bool = False
+
+    def output_hw(self, op: str, input_shape: tuple[int, ...]) -> tuple[int, int]:
+        h, w = input_shape[-2:]
+        (kh, kw), (sh, sw), (pt, pb, pl, pr), (dh, dw) = self.kernel, self.stride, self.padding, self.dilation
+        try:
+            return (window_size(h, kh, sh, pt, pb, dh, self.ceil_mode),
+                    window_size(w, kw, sw, pl, pr, dw, self.ceil_mode))
+        except ValueError as e:
+            raise ValueError(f"{op}: input of shape {input_shape}, kernel {self.kernel}, padding {self.padding}: "
+                             f"{e}") from None
+
+
+def conv_window(kernel: tuple[int, int], stride: Any, padding: Any, dilation: Any) -> Window:
+    st = positive_pair(stride, "conv2d: stride")
+    dil = positive_pair(dilation, "conv2d: dilation")
     if isinstance(padding, str):
         if padding == "valid":
-            return 0, 0, 0, 0
+            return Window(kernel, st, (0, 0, 0, 0), dil)
         if padding != "same":
             raise ValueError(f"conv2d: padding must be 'same', 'valid', an int or a tuple, got {padding!r}")
-        if stride != (1, 1):
-            raise ValueError(f"conv2d: padding='same' needs stride 1, got stride={stride}")
+        if st != (1, 1):
+            raise ValueError(f"conv2d: padding='same' needs stride 1, got stride={st}")
         # As PyTorch: the odd pixel of padding goes to the bottom and right.
-        th, tw = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)
-        return th // 2, th - th // 2, tw // 2, tw - tw // 2
-    return padding4(padding, "conv2d: padding")
+        th, tw = dil[0] * (kernel[0] - 1), dil[1] * (kernel[1] - 1)
+        return Window(kernel, st, (th // 2, th - th // 2, tw // 2, tw - tw // 2), dil)
+    return Window(kernel, st, padding4(padding, "conv2d: padding"), dil)
+
+
+def pool_window(op: str, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool) -> Window:
+    ks = positive_pair(kernel_size, f"{op}: kernel_size")
+    no_stride = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+    st = ks if no_stride else positive_pair(stride, f"{op}: stride")
+    dil = positive_pair(dilation, f"{op}: dilation")
+    pads = padding4(padding, f"{op}: padding")
+    for pad, k, d in ((pads[0], ks[0], dil[0]), (pads[1], ks[0], dil[0]),
+                      (pads[2], ks[1], dil[1]), (pads[3], ks[1], dil[1])):
+        if 2 * pad > d * (k - 1) + 1:
+            raise ValueError(f"{op}: padding {padding!r} must be at most half the effective kernel size "
+                             f"(kernel_size={ks}, dilation={dil})")
+    return Window(ks, st, pads, dil, bool(ceil_mode))
+
+
+def check_conv_shapes(input_shape: tuple[int, ...], weight_shape: tuple[int, ...], groups: int) -> None:
+    """Raises unless a weight of `weight_shape` convolves an (N, C, H, W) input with `groups`."""
+    c, (k, cg, kh, kw) = input_shape[1], weight_shape
+    if groups < 1:
+        raise ValueError(f"conv2d: groups must be positive, got {groups}")
+    if c % groups or k % groups:
+        raise ValueError(f"conv2d: groups={groups} must divide both the input channels ({c}, input shape "
+                         f"{input_shape}) and the output channels ({k}, weight shape {weight_shape})")
+    if cg * groups != c:
+        raise ValueError(f"conv2d: weight of shape {weight_shape} expects {cg * groups} input channels "
+                         f"(groups={groups}), but the input of shape {input_shape} has {c}")
+    if kh < 1 or kw < 1:
+        raise ValueError(f"conv2d: weight of shape {weight_shape} has an empty kernel")
 
 
 def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
@@ -53,80 +105,61 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: 
     w = as_float32(weight, "conv2d: weight")
     if w.ndim != 4:
         raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels/groups, kH, kW), got shape {w.shape}")
-    n, c, h, wd = x.shape
-    k, cg, kh, kw = w.shape
     g = integer(groups, "conv2d: groups")
-    if g < 1:
-        raise ValueError(f"conv2d: groups must be positive, got {g}")
-    if c % g or k % g:
-        raise ValueError(f"conv2d: groups={g} must divide both the input channels ({c}, input shape {x.shape}) "
-                         f"and the output channels ({k}, weight shape {w.shape})")
-    if cg * g != c:
-        raise ValueError(f"conv2d: weight of shape {w.shape} expects {cg * g} input channels (groups={g}), "
-                         f"but the input of shape {x.shape} has {c}")
-    if kh < 1 or kw < 1:
-        raise ValueError(f"conv2d: weight of shape {w.shape} has an empty kernel")
-    st = positive_pair(stride, "conv2d: stride")
-    dil = positive_pair(dilation, "conv2d: dilation")
-    pads = _conv_padding(padding, (kh, kw), st, dil)
+    check_conv_shapes(x.shape, w.shape, g)
+    window = conv_window((w.shape[2], w.shape[3]), stride, padding, dilation)
     b = optional_float32(bias, "conv2d: bias")
-    if b is not None and b.shape != (k,):
-        raise ValueError(f"conv2d: bias must have shape ({k},) for weight of shape {w.shape}, got {b.shape}")
-    try:
-        oh = window_size(h, kh, st[0], pads[0], pads[1], dil[0])
-        ow = window_size(wd, kw, st[1], pads[2], pads[3], dil[1])
-    except ValueError as e:
-        raise ValueError(f"conv2d: input of shape {x.shape}, weight of shape {w.shape}, padding {pads}: {e}") from None
-    out = empty((n, k, oh, ow), "conv2d output")
-    _core.conv2d(x, w, b, out, st, pads, dil, g)
+    if b is not None and b.shape != (w.shape[0],):
+        raise ValueError(f"conv2d: bias must have shape ({w.shape[0]},) for weight of shape {w.shape}, got {b.shape}")
+    oh, ow = window.output_hw("conv2d", x.shape)
+    out = empty((x.shape[0], w.shape[0], oh, ow), "conv2d output")
+    _core.conv2d(x, w, b, out, window.stride, window.padding, window.dilation, g)
     return out[0] if unbatched else out
-
-
-def _pool_args(op: str, x: F32, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
-               ceil_mode: bool) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int, int, int],
-                                         tuple[int, int], tuple[int, int]]:
-    ks = positive_pair(kernel_size, f"{op}: kernel_size")
-    no_stride = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
-    st = ks if no_stride else positive_pair(stride, f"{op}: stride")
-    dil = positive_pair(dilation, f"{op}: dilation")
-    pads = padding4(padding, f"{op}: padding")
-    for pad, k, d in ((pads[0], ks[0], dil[0]), (pads[1], ks[0], dil[0]),
-                      (pads[2], ks[1], dil[1]), (pads[3], ks[1], dil[1])):
-        if 2 * pad > d * (k - 1) + 1:
-            raise ValueError(f"{op}: padding {padding!r} must be at most half the effective kernel size "
-                             f"(kernel_size={ks}, dilation={dil})")
-    _, _, h, w = x.shape
-    try:
-        oh = window_size(h, ks[0], st[0], pads[0], pads[1], dil[0], bool(ceil_mode))
-        ow = window_size(w, ks[1], st[1], pads[2], pads[3], dil[1], bool(ceil_mode))
-    except ValueError as e:
-        raise ValueError(f"{op}: input of shape {x.shape}, kernel_size {ks}, padding {pads}: {e}") from None
-    return ks, st, pads, dil, (oh, ow)
 
 
 def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                ceil_mode: bool = False) -> F32:
     """Max pooling; NaN in a window gives NaN as in PyTorch. input (N, C, H, W) or (C, H, W)."""
     x, unbatched = _batched(as_float32(input, "max_pool2d: input"), "max_pool2d")
-    ks, st, pads, dil, (oh, ow) = _pool_args("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
-    out = empty((x.shape[0], x.shape[1], oh, ow), "max_pool2d output")
-    _core.max_pool2d(x, out, ks, st, pads, dil, bool(ceil_mode))
+    window = pool_window("max_pool2d", kernel_size, stride, padding, dilation, ceil_mode)
+    out = empty((*x.shape[:2], *window.output_hw("max_pool2d", x.shape)), "max_pool2d output")
+    _core.max_pool2d(x, out, window.kernel, window.stride, window.padding, window.dilation, window.ceil_mode)
     return out[0] if unbatched else out
+
+
+def avg_pool_divisor(divisor_override: int | None) -> int:
+    """0 (divide by the window) or the override, checked."""
+    if divisor_override is None:
+        return 0
+    divisor = integer(divisor_override, "avg_pool2d: divisor_override")
+    if divisor < 1:
+        raise ValueError(f"avg_pool2d: divisor_override must be positive, got {divisor}")
+    return divisor
 
 
 def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: int | None = None) -> F32:
     """Average pooling. input (N, C, H, W) or (C, H, W)."""
     x, unbatched = _batched(as_float32(input, "avg_pool2d: input"), "avg_pool2d")
-    ks, st, pads, _, (oh, ow) = _pool_args("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
-    divisor = 0
-    if divisor_override is not None:
-        divisor = integer(divisor_override, "avg_pool2d: divisor_override")
-        if divisor < 1:
-            raise ValueError(f"avg_pool2d: divisor_override must be positive, got {divisor}")
-    out = empty((x.shape[0], x.shape[1], oh, ow), "avg_pool2d output")
-    _core.avg_pool2d(x, out, ks, st, pads, bool(ceil_mode), bool(count_include_pad), divisor)
+    window = pool_window("avg_pool2d", kernel_size, stride, padding, 1, ceil_mode)
+    divisor = avg_pool_divisor(divisor_override)
+    out = empty((*x.shape[:2], *window.output_hw("avg_pool2d", x.shape)), "avg_pool2d output")
+    _core.avg_pool2d(x, out, window.kernel, window.stride, window.padding, window.ceil_mode,
+                     bool(count_include_pad), divisor)
     return out[0] if unbatched else out
+
+
+def adaptive_output_hw(input_shape: tuple[int, ...], output_size: Any) -> tuple[int, int]:
+    h, w = input_shape[-2:]
+    if h == 0 or w == 0:
+        raise ValueError(f"adaptive_avg_pool2d: input of shape {input_shape} has empty planes")
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    if len(sizes) != 2:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}")
+    oh, ow = (d if s is None else integer(s, "adaptive_avg_pool2d: output_size") for s, d in zip(sizes, (h, w)))
+    if oh < 1 or ow < 1:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size!r}")
+    return oh, ow
 
 
 def adaptive_avg_pool2d(input: Any, output_size: Any) -> F32:
@@ -135,16 +168,7 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> F32:
     output_size: int or (OH, OW), where None keeps that input size.
     """
     x, unbatched = _batched(as_float32(input, "adaptive_avg_pool2d: input"), "adaptive_avg_pool2d")
-    n, c, h, w = x.shape
-    if h == 0 or w == 0:
-        raise ValueError(f"adaptive_avg_pool2d: input of shape {x.shape} has empty planes")
-    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
-    if len(sizes) != 2:
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}")
-    oh, ow = (d if s is None else integer(s, "adaptive_avg_pool2d: output_size") for s, d in zip(sizes, (h, w)))
-    if oh < 1 or ow < 1:
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size!r}")
-    out = empty((n, c, oh, ow), "adaptive_avg_pool2d output")
+    out = empty((*x.shape[:2], *adaptive_output_hw(x.shape, output_size)), "adaptive_avg_pool2d output")
     _core.adaptive_avg_pool2d(x, out)
     return out[0] if unbatched else out
 
@@ -186,7 +210,7 @@ def softmax(input: Any, dim: int) -> F32:
     return out
 
 
-def _channels_view(x: F32) -> F32:
+def channels_view(x: F32) -> F32:
     """(N, C, *) as (N, C, inner)."""
     return x.reshape(x.shape[0], x.shape[1], int(np.prod(x.shape[2:])))
 
@@ -203,7 +227,7 @@ def local_response_norm(input: Any, size: int, alpha: float = 1e-4, beta: float 
     if n < 1:
         raise ValueError(f"local_response_norm: size must be positive, got {n}")
     out = empty(x.shape, "local_response_norm output")
-    _core.local_response_norm(_channels_view(x), _channels_view(out),
+    _core.local_response_norm(channels_view(x), channels_view(out),
                               n, float(alpha), float(beta), float(k))
     return out
 
@@ -216,7 +240,17 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
     x = as_float32(input, "batch_norm: input")
     if x.ndim < 2:
         raise ValueError(f"batch_norm: input must be (N, C, *), got shape {x.shape}")
-    c = x.shape[1]
+    scale, shift = batch_norm_affine(x.shape, running_mean, running_var, weight, bias, eps)
+    out = empty(x.shape, "batch_norm output")
+    _core.channel_affine(channels_view(x), scale.astype(np.float32), shift.astype(np.float32),
+                         channels_view(out))
+    return out
+
+
+def batch_norm_affine(input_shape: tuple[int, ...], running_mean: Any, running_var: Any, weight: Any, bias: Any,
+                      eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Inference batch norm as y = x·scale + shift per channel (float64): the form a convolution absorbs."""
+    c = input_shape[1]
     stats = {}
     for name, value, default in (("running_mean", running_mean, None), ("running_var", running_var, None),
                                  ("weight", weight, 1.0), ("bias", bias, 0.0)):
@@ -224,11 +258,8 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
             raise ValueError(f"batch_norm: {name} is required for inference")
         v = np.full(c, default) if value is None else as_float32(value, f"batch_norm: {name}")
         if v.shape != (c,):
-            raise ValueError(f"batch_norm: {name} must have shape ({c},) for input of shape {x.shape}, got {v.shape}")
+            raise ValueError(f"batch_norm: {name} must have shape ({c},) for input of shape {input_shape}, "
+                             f"got {v.shape}")
         stats[name] = v.astype(np.float64)
     scale = stats["weight"] / np.sqrt(stats["running_var"] + float(eps))
-    shift = stats["bias"] - stats["running_mean"] * scale
-    out = empty(x.shape, "batch_norm output")
-    _core.channel_affine(_channels_view(x), scale.astype(np.float32), shift.astype(np.float32),
-                         _channels_view(out))
-    return out
+    return scale, stats["bias"] - stats["running_mean"] * scale

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -79,10 +80,8 @@ Window2d make_window(Pair kernel, Pair stride, Quad padding, Pair dilation) {
 
 namespace bind {
 
-void conv2d(const py::array& x, const py::array& w, const std::optional<py::array>& bias, py::array& out,
-            Pair stride, Quad padding, Pair dilation, int64_t groups, bool relu,
-            const std::optional<py::array>& residual) {
-  const Shape xs = dims(x, "input", 4), ws = dims(w, "weight", 4);
+Conv2dParams conv_params(const Shape& xs, const Shape& ws, int64_t groups, Pair stride, Quad padding,
+                         Pair dilation) {
   require(groups > 0, "groups must be positive");
   Conv2dParams p{};
   p.batch = xs[0], p.in_channels = xs[1], p.in_h = xs[2], p.in_w = xs[3];
@@ -92,34 +91,96 @@ void conv2d(const py::array& x, const py::array& w, const std::optional<py::arra
   require(p.in_channels % groups == 0 && p.out_channels % groups == 0 && ws[1] * groups == p.in_channels,
           "weight of shape " + shape_str(ws) + " does not fit input of shape " + shape_str(xs) + " with groups=" +
               std::to_string(groups));
-  const Window2d& win = p.window;
-  p.out_h = window_output_size(p.in_h, win.kernel_h, win.stride_h, win.pad_top, win.pad_bottom, win.dilation_h, false);
-  p.out_w = window_output_size(p.in_w, win.kernel_w, win.stride_w, win.pad_left, win.pad_right, win.dilation_w, false);
+  const Window2d& w = p.window;
+  p.out_h = window_output_size(p.in_h, w.kernel_h, w.stride_h, w.pad_top, w.pad_bottom, w.dilation_h, false);
+  p.out_w = window_output_size(p.in_w, w.kernel_w, w.stride_w, w.pad_left, w.pad_right, w.dilation_w, false);
   require(p.out_h > 0 && p.out_w > 0, "kernel larger than the padded input");
+  return p;
+}
+
+// Convolution weights packed once into the micro-kernel layout of the ISA in use when packing.
+struct PackedConv2d {
+  PackedConv2d(const py::array& w, int64_t groups) : shape(dims(w, "weight", 4)), groups(groups) {
+    const Shape xs{1, shape[1] * groups, shape[2], shape[3]};
+    const Conv2dParams p = conv_params(xs, shape, groups, {1, 1}, {0, 0, 0, 0}, {1, 1});
+    const float* wp = in_ptr(w, "weight", shape);
+    py::gil_scoped_release release;
+    weights = std::make_unique<ConvWeights>(ConvWeights::packed(wp, p, kernels()));
+  }
+  Shape shape;
+  int64_t groups;
+  std::unique_ptr<ConvWeights> weights;
+};
+
+void run_conv2d(const py::array& x, const Shape& ws, const ConvWeights* packed, const py::array* w,
+                const std::optional<py::array>& bias, py::array& out, Pair stride, Quad padding, Pair dilation,
+                int64_t groups, bool relu, const std::optional<py::array>& residual) {
+  const Shape xs = dims(x, "input", 4);
+  const Conv2dParams p = conv_params(xs, ws, groups, stride, padding, dilation);
   const Shape ys{p.batch, p.out_channels, p.out_h, p.out_w};
   const float* xp = in_ptr(x, "input", xs);
-  const float* wp = in_ptr(w, "weight", ws);
+  const float* wp = w ? in_ptr(*w, "weight", ws) : nullptr;
   Conv2dEpilogue ep;
   ep.bias = optional_ptr(bias, "bias", {p.out_channels});
   ep.residual = optional_ptr(residual, "residual", ys);
   ep.relu = relu;
   float* yp = out_ptr(out, "out", ys);
+  require(ep.residual != yp, "residual must not be the output array");
   py::gil_scoped_release release;
-  const ConvWeights weights(wp, p, kernels());
-  pycnn::conv2d(p, xp, weights, ep, yp);
+  if (packed) {
+    pycnn::conv2d(p, xp, *packed, ep, yp);
+  } else {
+    pycnn::conv2d(p, xp, ConvWeights(wp, p, kernels()), ep, yp);
+  }
+}
+
+void conv2d(const py::array& x, const py::array& w, const std::optional<py::array>& bias, py::array& out,
+            Pair stride, Quad padding, Pair dilation, int64_t groups, bool relu,
+            const std::optional<py::array>& residual) {
+  run_conv2d(x, dims(w, "weight", 4), nullptr, &w, bias, out, stride, padding, dilation, groups, relu, residual);
+}
+
+void conv2d_packed(const py::array& x, const PackedConv2d& w, const std::optional<py::array>& bias,
+                   py::array& out, Pair stride, Quad padding, Pair dilation, bool relu,
+                   const std::optional<py::array>& residual) {
+  run_conv2d(x, w.shape, w.weights.get(), nullptr, bias, out, stride, padding, dilation, w.groups, relu, residual);
+}
+
+// Linear weights (out × in) packed once.
+struct PackedLinear {
+  explicit PackedLinear(const py::array& w) : shape(dims(w, "weight", 2)) {
+    const float* wp = in_ptr(w, "weight", shape);
+    py::gil_scoped_release release;
+    weights = std::make_unique<LinearWeights>(LinearWeights::packed(wp, shape[0], shape[1], kernels()));
+  }
+  Shape shape;
+  std::unique_ptr<LinearWeights> weights;
+};
+
+void run_linear(const py::array& x, const Shape& ws, const LinearWeights* packed, const py::array* w,
+                const std::optional<py::array>& bias, py::array& out, bool relu) {
+  const Shape xs = dims(x, "input", 2);
+  require(xs[1] == ws[1], "input of shape " + shape_str(xs) + " does not fit weight of shape " + shape_str(ws));
+  const float* xp = in_ptr(x, "input", xs);
+  const float* wp = w ? in_ptr(*w, "weight", ws) : nullptr;
+  const float* bp = optional_ptr(bias, "bias", {ws[0]});
+  float* yp = out_ptr(out, "out", {xs[0], ws[0]});
+  py::gil_scoped_release release;
+  if (packed) {
+    pycnn::linear(xs[0], xp, *packed, bp, relu, yp);
+  } else {
+    pycnn::linear(xs[0], xp, LinearWeights(wp, ws[0], ws[1], kernels()), bp, relu, yp);
+  }
 }
 
 void linear(const py::array& x, const py::array& w, const std::optional<py::array>& bias, py::array& out,
             bool relu) {
-  const Shape xs = dims(x, "input", 2), ws = dims(w, "weight", 2);
-  require(xs[1] == ws[1], "input of shape " + shape_str(xs) + " does not fit weight of shape " + shape_str(ws));
-  const float* xp = in_ptr(x, "input", xs);
-  const float* wp = in_ptr(w, "weight", ws);
-  const float* bp = optional_ptr(bias, "bias", {ws[0]});
-  float* yp = out_ptr(out, "out", {xs[0], ws[0]});
-  py::gil_scoped_release release;
-  const LinearWeights weights(wp, ws[0], ws[1], kernels());
-  pycnn::linear(xs[0], xp, weights, bp, relu, yp);
+  run_linear(x, dims(w, "weight", 2), nullptr, &w, bias, out, relu);
+}
+
+void linear_packed(const py::array& x, const PackedLinear& w, const std::optional<py::array>& bias,
+                   py::array& out, bool relu) {
+  run_linear(x, w.shape, w.weights.get(), nullptr, bias, out, relu);
 }
 
 Pool2dParams pool_params(const Shape& xs, const py::array& out, Pair kernel, Pair stride, Quad padding,
@@ -251,6 +312,20 @@ PYBIND11_MODULE(_core, m) {
   m.def("conv2d", &bind::conv2d, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("out"),
         py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups"), py::arg("relu") = false,
         py::arg("residual") = py::none());
+  py::class_<bind::PackedConv2d>(m, "PackedConv2d", "Convolution weights packed once for repeated calls.")
+      .def(py::init<const py::array&, int64_t>(), py::arg("weight"), py::arg("groups"))
+      .def_property_readonly("shape", [](const bind::PackedConv2d& w) { return w.shape; })
+      .def_property_readonly("groups", [](const bind::PackedConv2d& w) { return w.groups; })
+      .def_property_readonly("isa", [](const bind::PackedConv2d& w) { return isa_name(w.weights->kernels().isa); });
+  m.def("conv2d_packed", &bind::conv2d_packed, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("out"),
+        py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("relu") = false,
+        py::arg("residual") = py::none());
+  py::class_<bind::PackedLinear>(m, "PackedLinear", "Linear weights packed once for repeated calls.")
+      .def(py::init<const py::array&>(), py::arg("weight"))
+      .def_property_readonly("shape", [](const bind::PackedLinear& w) { return w.shape; })
+      .def_property_readonly("isa", [](const bind::PackedLinear& w) { return isa_name(w.weights->kernels().isa); });
+  m.def("linear_packed", &bind::linear_packed, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("out"),
+        py::arg("relu") = false);
   m.def("linear", &bind::linear, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("out"),
         py::arg("relu") = false);
   m.def("max_pool2d", &bind::max_pool2d, py::arg("input"), py::arg("out"), py::arg("kernel"), py::arg("stride"),

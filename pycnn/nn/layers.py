@@ -1,0 +1,366 @@
+"""The layers, with torch.nn's constructor signatures.
+
+Each layer runs eagerly through pycnn.functional, and also tells the tracer its output shape and cost, and
+runs into a preallocated buffer (`run`) for the inference plan.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .. import _core
+from .. import functional as F
+from .._args import F32, as_float32, check_ndim, int_tuple, integer, normalise_dim, positive_pair
+from .module import Module
+
+Shape = tuple[int, ...]
+
+
+def _uniform(shape: Shape, bound: float) -> np.ndarray:
+    return np.random.default_rng().uniform(-bound, bound, size=shape).astype(np.float32)
+
+
+def _padding_repr(padding: Any) -> tuple[int, ...]:
+    """Padding as PyTorch shows it: (h, w), or the 4-tuple (top, bottom, left, right) when asymmetric."""
+    n = len(padding) if isinstance(padding, (tuple, list)) else 2
+    return int_tuple(padding, n, "padding")
+
+
+def _check_spatial(op: str, shape: Shape) -> None:
+    if len(shape) != 4:
+        raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {shape}")
+
+
+class Layer(Module):
+    """A module that computes one op: traced as a single node, never compiled on its own."""
+
+    compiles_on_call = False
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def macs(self, input_shape: Shape, output_shape: Shape) -> int:
+        """Multiply-accumulates of one call (counted for convolution and linear layers)."""
+        return 0
+
+    def run(self, x: F32, out: F32) -> None:
+        """Computes into `out` (float32, C-contiguous, of output_shape(x.shape))."""
+        out[...] = self.forward(x)
+
+
+class Conv2d(Layer):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros") -> None:
+        super().__init__()
+        self.in_channels, self.out_channels = integer(in_channels, "in_channels"), integer(out_channels, "out_channels")
+        self.groups = integer(groups, "groups")
+        if self.groups < 1 or self.in_channels % self.groups or self.out_channels % self.groups:
+            raise ValueError(f"Conv2d: groups={groups} must be positive and divide in_channels={in_channels} "
+                             f"and out_channels={out_channels}")
+        if padding_mode != "zeros":
+            raise ValueError(f"Conv2d: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        self.kernel_size = positive_pair(kernel_size, "kernel_size")
+        self.window = F.conv_window(self.kernel_size, stride, padding, dilation)
+        self.stride, self.dilation = self.window.stride, self.window.dilation
+        self.padding = padding if isinstance(padding, str) else _padding_repr(padding)
+        fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
+        bound = 1 / math.sqrt(fan_in) if fan_in else 0.0
+        self.register_parameter("weight", _uniform((self.out_channels, self.in_channels // self.groups,
+                                                    *self.kernel_size), bound))
+        self.register_parameter("bias", _uniform((self.out_channels,), bound) if bias else None)
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding not in ((0, 0), "valid") and self.padding != (0,) * 4:
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        return s + ("" if self.bias is not None else ", bias=False")
+
+    def forward(self, x: Any) -> F32:
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.window.padding, self.dilation, self.groups)
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        _check_spatial("Conv2d", input_shape)
+        F.check_conv_shapes(input_shape, self.weight.shape, self.groups)
+        return (input_shape[0], self.out_channels, *self.window.output_hw("Conv2d", input_shape))
+
+    def macs(self, input_shape: Shape, output_shape: Shape) -> int:
+        return math.prod(output_shape) * self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
+
+    def run(self, x: F32, out: F32) -> None:
+        w = self.window
+        _core.conv2d(x, self.weight, self.bias, out, w.stride, w.padding, w.dilation, self.groups)
+
+
+class ReLU(Layer):
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace  # accepted for compatibility; pycnn never modifies its input
+
+    def forward(self, x: Any) -> F32:
+        return F.relu(x)
+
+    def run(self, x: F32, out: F32) -> None:
+        _core.relu(x, out)
+
+
+class MaxPool2d(Layer):
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+        super().__init__()
+        if return_indices:
+            raise ValueError("MaxPool2d: return_indices=True is not supported")
+        self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
+        self.ceil_mode = bool(ceil_mode)
+        self.window = F.pool_window("MaxPool2d", kernel_size, stride, padding, dilation, ceil_mode)
+
+    def extra_repr(self) -> str:
+        stride = self.kernel_size if self.stride is None else self.stride
+        return (f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+    def forward(self, x: Any) -> F32:
+        w = self.window
+        return F.max_pool2d(x, w.kernel, w.stride, w.padding, w.dilation, w.ceil_mode)
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        _check_spatial("MaxPool2d", input_shape)
+        return (*input_shape[:2], *self.window.output_hw("MaxPool2d", input_shape))
+
+    def run(self, x: F32, out: F32) -> None:
+        w = self.window
+        _core.max_pool2d(x, out, w.kernel, w.stride, w.padding, w.dilation, w.ceil_mode)
+
+
+class AvgPool2d(Layer):
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
+        self.divisor_override = divisor_override
+        self.window = F.pool_window("AvgPool2d", kernel_size, stride, padding, 1, ceil_mode)
+        self._divisor = F.avg_pool_divisor(divisor_override)
+
+    def extra_repr(self) -> str:
+        stride = self.kernel_size if self.stride is None else self.stride
+        return f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}"
+
+    def forward(self, x: Any) -> F32:
+        w = self.window
+        return F.avg_pool2d(x, w.kernel, w.stride, w.padding, w.ceil_mode, self.count_include_pad,
+                            self.divisor_override)
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        _check_spatial("AvgPool2d", input_shape)
+        return (*input_shape[:2], *self.window.output_hw("AvgPool2d", input_shape))
+
+    def run(self, x: F32, out: F32) -> None:
+        w = self.window
+        _core.avg_pool2d(x, out, w.kernel, w.stride, w.padding, w.ceil_mode, self.count_include_pad, self._divisor)
+
+
+class AdaptiveAvgPool2d(Layer):
+    def __init__(self, output_size: Any) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+    def forward(self, x: Any) -> F32:
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        _check_spatial("AdaptiveAvgPool2d", input_shape)
+        return (*input_shape[:2], *F.adaptive_output_hw(input_shape, self.output_size))
+
+    def run(self, x: F32, out: F32) -> None:
+        _core.adaptive_avg_pool2d(x, out)
+
+
+class Linear(Layer):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__()
+        self.in_features, self.out_features = integer(in_features, "in_features"), integer(out_features, "out_features")
+        bound = 1 / math.sqrt(self.in_features) if self.in_features else 0.0
+        self.register_parameter("weight", _uniform((self.out_features, self.in_features), bound))
+        self.register_parameter("bias", _uniform((self.out_features,), bound) if bias else None)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+    def forward(self, x: Any) -> F32:
+        return F.linear(x, self.weight, self.bias)
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        if not input_shape or input_shape[-1] != self.in_features:
+            raise ValueError(f"Linear: input of shape {input_shape} does not end in in_features={self.in_features}")
+        return (*input_shape[:-1], self.out_features)
+
+    def macs(self, input_shape: Shape, output_shape: Shape) -> int:
+        return math.prod(output_shape) * self.in_features
+
+    def run(self, x: F32, out: F32) -> None:
+        _core.linear(x.reshape(-1, self.in_features), self.weight, self.bias, out.reshape(-1, self.out_features))
+
+
+class LocalResponseNorm(Layer):
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = integer(size, "size"), float(alpha), float(beta), float(k)
+        if self.size < 1:
+            raise ValueError(f"LocalResponseNorm: size must be positive, got {size}")
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+    def forward(self, x: Any) -> F32:
+        return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+
+    def run(self, x: F32, out: F32) -> None:
+        _core.local_response_norm(F.channels_view(x), F.channels_view(out), self.size, self.alpha, self.beta, self.k)
+
+
+class BatchNorm2d(Layer):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True) -> None:
+        super().__init__()
+        if not track_running_stats:
+            raise ValueError("BatchNorm2d: track_running_stats=False normalises by batch statistics, which pycnn "
+                             "(inference only) does not support")
+        self.num_features, self.eps, self.momentum = integer(num_features, "num_features"), float(eps), momentum
+        self.affine = affine
+        c = self.num_features
+        self.register_parameter("weight", np.ones(c, np.float32) if affine else None)
+        self.register_parameter("bias", np.zeros(c, np.float32) if affine else None)
+        self.register_buffer("running_mean", np.zeros(c, np.float32))
+        self.register_buffer("running_var", np.ones(c, np.float32))
+        self.register_buffer("num_batches_tracked", np.array(0, np.int64))
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, " \
+               f"track_running_stats=True"
+
+    def affine_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """(scale, shift) per channel in float64, so that y = x·scale + shift."""
+        return F.batch_norm_affine((1, self.num_features), self.running_mean, self.running_var, self.weight,
+                                   self.bias, self.eps)
+
+    def forward(self, x: Any) -> F32:
+        x = as_float32(x, "BatchNorm2d: input")
+        check_ndim(x, (3, 4), "BatchNorm2d: input", "(N, C, H, W) or (C, H, W)")
+        batched = x if x.ndim == 4 else x[None]
+        if batched.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm2d: expected {self.num_features} channels, got input of shape {x.shape}")
+        out = F.batch_norm(batched, self.running_mean, self.running_var, self.weight, self.bias, eps=self.eps)
+        return out if x.ndim == 4 else out[0]
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        _check_spatial("BatchNorm2d", input_shape)
+        if input_shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm2d: expected {self.num_features} channels, got input of shape {input_shape}")
+        return input_shape
+
+    def run(self, x: F32, out: F32) -> None:
+        scale, shift = self.affine_terms()
+        _core.channel_affine(F.channels_view(x), scale.astype(np.float32), shift.astype(np.float32),
+                             F.channels_view(out))
+
+
+class Dropout(Layer):
+    """Identity: pycnn runs inference only."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: probability must be between 0 and 1, got {p}")
+        self.p, self.inplace = float(p), inplace
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+    def forward(self, x: Any) -> F32:
+        return np.array(as_float32(x, "Dropout: input"), copy=True)
+
+    def run(self, x: F32, out: F32) -> None:
+        out[...] = x
+
+
+class Flatten(Layer):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = integer(start_dim, "start_dim"), integer(end_dim, "end_dim")
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        n = len(input_shape)
+        start = normalise_dim(self.start_dim, n, "Flatten: start_dim")
+        end = normalise_dim(self.end_dim, n, "Flatten: end_dim")
+        if start > end:
+            raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim {self.end_dim}")
+        return (*input_shape[:start], math.prod(input_shape[start:end + 1]), *input_shape[end + 1:])
+
+    def forward(self, x: Any) -> F32:
+        x = as_float32(x, "Flatten: input")
+        return np.array(x.reshape(self.output_shape(x.shape)), copy=True)
+
+    def run(self, x: F32, out: F32) -> None:
+        out[...] = x.reshape(out.shape)
+
+
+class Softmax(Layer):
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+    def _dim(self, ndim: int) -> int:
+        if self.dim is not None:
+            return self.dim
+        warnings.warn("Softmax with dim=None picks a dimension implicitly, as PyTorch's legacy rule does; "
+                      "pass dim", UserWarning, stacklevel=3)
+        return 0 if ndim in (0, 1, 3) else 1
+
+    def forward(self, x: Any) -> F32:
+        x = as_float32(x, "Softmax: input")
+        return F.softmax(x, self._dim(x.ndim))
+
+    def run(self, x: F32, out: F32) -> None:
+        out[...] = F.softmax(x, self._dim(x.ndim))
+
+
+class Sequential(Module):
+    def __init__(self, *modules: Module | Any) -> None:
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], dict):
+            for name, module in modules[0].items():
+                self.add_module(name, module)
+        else:
+            for i, module in enumerate(modules):
+                self.add_module(str(i), module)
+
+    def __getitem__(self, index: int) -> Module:
+        return list(self.children())[index]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Any:
+        return iter(self.children())
+
+    def forward(self, x: Any) -> Any:
+        for module in self.children():
+            x = module(x)
+        return x
