@@ -19,11 +19,12 @@ from ._weights import Weights, read_state
 
 
 class BasicConv2d(nn.Module):
+    relu = nn.ReLU(inplace=True)  # shared and unregistered: torchvision applies F.relu here
+
     def __init__(self, in_channels: int, out_channels: int, **kwargs: Any) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, bias=False, **kwargs)
         self.bn = nn.BatchNorm2d(out_channels, eps=0.001)
-        self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: Any) -> Any:
         return self.relu(self.bn(self.conv(x)))
@@ -85,7 +86,6 @@ class GoogLeNet(nn.Module):
             init_weights = True
         self.aux_logits = aux_logits
         self.transform_input = transform_input
-        self.input_transform = InputTransform() if transform_input else None
         self.conv1 = BasicConv2d(3, 64, kernel_size=7, stride=2, padding=3)
         self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
         self.conv2 = BasicConv2d(64, 64, kernel_size=1)
@@ -111,8 +111,10 @@ class GoogLeNet(nn.Module):
         if init_weights:
             truncated_normal(self, std=0.01)
 
+    input_transform = InputTransform()  # unregistered: torchvision does this in forward
+
     def forward(self, x: Any) -> Any:
-        if self.input_transform is not None:
+        if self.transform_input:
             x = self.input_transform(x)
         x = self.maxpool1(self.conv1(x))
         x = self.maxpool2(self.conv3(self.conv2(x)))

@@ -21,7 +21,8 @@ Shape = tuple[int, ...]
 
 
 def _uniform(shape: Shape, bound: float) -> np.ndarray:
-    return np.random.default_rng().uniform(-bound, bound, size=shape).astype(np.float32)
+    rng = np.random.default_rng()
+    return (rng.random(shape, dtype=np.float32) * np.float32(2 * bound) - np.float32(bound))
 
 
 def _padding_repr(padding: Any) -> tuple[int, ...]:
@@ -103,6 +104,9 @@ class ReLU(Layer):
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace  # accepted for compatibility; pycnn never modifies its input
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
     def forward(self, x: Any) -> F32:
         return F.relu(x)
@@ -231,23 +235,23 @@ class LocalResponseNorm(Layer):
 
 class BatchNorm2d(Layer):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True) -> None:
+                 track_running_stats: bool = True, *, bias: bool = True) -> None:
         super().__init__()
         if not track_running_stats:
             raise ValueError("BatchNorm2d: track_running_stats=False normalises by batch statistics, which pycnn "
                              "(inference only) does not support")
         self.num_features, self.eps, self.momentum = integer(num_features, "num_features"), float(eps), momentum
-        self.affine = affine
+        self.affine, self.has_bias = affine, bias
         c = self.num_features
         self.register_parameter("weight", np.ones(c, np.float32) if affine else None)
-        self.register_parameter("bias", np.zeros(c, np.float32) if affine else None)
+        self.register_parameter("bias", np.zeros(c, np.float32) if affine and bias else None)
         self.register_buffer("running_mean", np.zeros(c, np.float32))
         self.register_buffer("running_var", np.ones(c, np.float32))
         self.register_buffer("num_batches_tracked", np.array(0, np.int64))
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, " \
-               f"track_running_stats=True"
+               f"bias={self.has_bias}, track_running_stats=True"
 
     def affine_terms(self) -> tuple[np.ndarray, np.ndarray]:
         """(scale, shift) per channel in float64, so that y = x·scale + shift."""

@@ -231,7 +231,7 @@ class Module:
 
     def __repr__(self) -> str:
         lines = [self.extra_repr()] if self.extra_repr() else []
-        for name, child in self.named_children():
+        for name, child in self._modules.items():
             body = repr(child).replace("\n", "\n  ")
             lines.append(f"({name}): {body}")
         if not self._modules:

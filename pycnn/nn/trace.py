@@ -62,17 +62,28 @@ class Tracer:
     def __init__(self, module_names: dict[int, str]):
         self.nodes: list[Node] = []
         self._names = module_names
+        self._containers: list[str] = []  # names of the containers whose forward is running
 
     def call(self, module: Module, args: Sequence[Any]) -> Any:
         if not module.compiles_on_call:  # a layer: record it
             return self.record("layer", module, list(args))
-        return module.forward(*args)
+        self._containers.append(self._names.get(id(module), type(module).__name__))
+        try:
+            return module.forward(*args)
+        finally:
+            self._containers.pop()
 
     def record(self, op: str, module: Module | None, inputs: list[Any], **attrs: Any) -> Value:
         for v in inputs:
             if not isinstance(v, Value):
                 raise Untraceable(f"{op} got a {type(v).__name__} where a traced value was expected")
-        node = Node(op, module, inputs, name=self._names.get(id(module), op), attrs=attrs)
+        container = self._containers[-1] if self._containers else ""
+        if module is not None and id(module) in self._names:
+            name = self._names[id(module)]
+        else:  # an op or an unregistered layer used in a container's forward: named after the container
+            local = op if module is None else type(module).__name__.lower()
+            name = f"{container}.{local}" if container else local
+        node = Node(op, module, inputs, name=name, attrs=attrs)
         shapes = [v.shape for v in inputs]
         if op == "layer":
             out_shape = module.output_shape(*shapes)  # type: ignore[union-attr]
@@ -113,7 +124,7 @@ def trace(model: Module, input_shape: tuple[int, ...]) -> tuple[Value, Value, li
     _state.tracer = tracer
     try:
         x = Value(tuple(input_shape), None)
-        y = model.forward(x)
+        y = tracer.call(model, [x])
     finally:
         _state.tracer = previous
     if not isinstance(y, Value):

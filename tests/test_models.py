@@ -1,0 +1,183 @@
+"""Every model against torchvision with identical random weights and non-trivial BatchNorm statistics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+
+import pycnn
+import pycnn.models as models
+from conftest import assert_close
+
+torch.set_num_threads(2)
+
+MODELS = ["alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+          "googlenet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+
+
+def randomise_batch_norm(model: torch.nn.Module, seed: int = 0) -> None:
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                n = m.num_features
+                m.running_mean.copy_(torch.rand(n, generator=gen) * 0.4 - 0.2)
+                m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
+                m.weight.copy_(torch.rand(n, generator=gen) + 0.5)
+                m.bias.copy_(torch.rand(n, generator=gen) * 0.4 - 0.2)
+
+
+def torchvision_model(name: str, **kwargs) -> torch.nn.Module:
+    if name == "googlenet":
+        kwargs = {"aux_logits": False, "init_weights": True, **kwargs}
+    model = getattr(torchvision.models, name)(**kwargs).eval()
+    randomise_batch_norm(model)
+    return model
+
+
+def pycnn_model(name: str, **kwargs):
+    if name == "googlenet":
+        kwargs = {"aux_logits": False, "init_weights": False, **kwargs}
+    return getattr(models, name)(**kwargs)
+
+
+def logits(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return model(torch.from_numpy(x)).numpy()
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_model_matches_torchvision(name, rng):
+    reference = torchvision_model(name)
+    model = pycnn_model(name)
+    model.load_state_dict(reference.state_dict())
+    ours, theirs = model.state_dict(), reference.state_dict()
+    assert list(ours) == list(theirs)
+    assert all(ours[k].shape == tuple(theirs[k].shape) for k in ours)
+    x = rng.standard_normal((2, 3, 224, 224), dtype=np.float32)
+    expected = logits(reference, x)
+    fused = model(x)
+    assert_close(fused, expected, rtol=1e-3)
+    with pycnn.nn.eager():
+        assert_close(model(x), expected, rtol=1e-3)
+
+
+def test_repr_matches_torchvision():
+    for name in ["alexnet", "vgg11_bn", "googlenet", "resnet50"]:
+        ours = [line for line in repr(pycnn_model(name)).splitlines() if "(flatten): Flatten" not in line]
+        assert ours == repr(torchvision_model(name)).splitlines(), name
+
+
+@pytest.mark.parametrize("name", ["resnet18", "googlenet", "alexnet"])
+def test_generic_isa_matches_torchvision(name, rng):
+    reference = torchvision_model(name)
+    model = pycnn_model(name)
+    model.load_state_dict(reference.state_dict())
+    x = rng.standard_normal((1, 3, 224, 224), dtype=np.float32)
+    best = pycnn.isa()
+    pycnn._core.set_isa_cap("generic")
+    try:
+        assert_close(model(x), logits(reference, x), rtol=1e-3)
+    finally:
+        pycnn._core.set_isa_cap(best)
+
+
+def test_googlenet_transform_input(rng):
+    reference = torchvision_model("googlenet", transform_input=True)
+    model = pycnn_model("googlenet", transform_input=True)
+    model.load_state_dict(reference.state_dict())
+    x = rng.standard_normal((2, 3, 224, 224), dtype=np.float32)
+    assert_close(model(x), logits(reference, x), rtol=1e-3)
+
+
+def test_googlenet_weights_with_aux_classifiers_load_and_drop_them(rng):
+    reference = torchvision.models.googlenet(aux_logits=True, transform_input=True, init_weights=True).eval()
+    randomise_batch_norm(reference)
+    model = models.googlenet(weights=reference.state_dict())
+    assert model.aux1 is None and model.aux2 is None and model.transform_input
+    assert not any(k.startswith("aux") for k in model.state_dict())
+    x = rng.standard_normal((1, 3, 224, 224), dtype=np.float32)
+    assert_close(model(x), logits(reference, x), rtol=1e-3)
+    kept = models.googlenet(weights=reference.state_dict(), aux_logits=True)
+    assert kept.aux1 is not None and "aux1.fc2.weight" in kept.state_dict()
+
+
+class TorchOriginalAlexNet(torch.nn.Module):
+    """The 2012 two-GPU AlexNet written with torch.nn, as the reference for pycnn's alexnet_original."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 96, 11, 4, 2), nn.ReLU(), nn.LocalResponseNorm(5, 1e-4, 0.75, 2.0), nn.MaxPool2d(3, 2),
+            nn.Conv2d(96, 256, 5, padding=2, groups=2), nn.ReLU(), nn.LocalResponseNorm(5, 1e-4, 0.75, 2.0),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(384, 384, 3, padding=1, groups=2), nn.ReLU(),
+            nn.Conv2d(384, 256, 3, padding=1, groups=2), nn.ReLU(), nn.MaxPool2d(3, 2))
+        self.classifier = nn.Sequential(nn.Dropout(), nn.Linear(9216, 4096), nn.ReLU(), nn.Dropout(),
+                                        nn.Linear(4096, 4096), nn.ReLU(), nn.Linear(4096, 1000))
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.features(x), 1))
+
+
+def test_alexnet_original_matches_torch(rng):
+    reference = TorchOriginalAlexNet().eval()
+    model = models.alexnet_original()
+    model.load_state_dict(reference.state_dict())
+    conv_shapes = [tuple(m.weight.shape) for m in model.modules() if isinstance(m, pycnn.nn.Conv2d)]
+    assert conv_shapes == [(96, 3, 11, 11), (256, 48, 5, 5), (384, 256, 3, 3), (384, 192, 3, 3), (256, 192, 3, 3)]
+    x = rng.standard_normal((2, 3, 224, 224), dtype=np.float32)
+    assert_close(model(x), logits(reference, x), rtol=1e-3)
+
+
+def test_plan_fuses_batch_norm_relu_and_residual_add():
+    model = models.resnet50()
+    plan = model._plans.plan((1, 3, 224, 224)) if model._plans else None
+    if plan is None:
+        model(np.zeros((1, 3, 224, 224), np.float32))
+        plan = model._plans.plan((1, 3, 224, 224))
+    names = [step.name for step in plan.steps]
+    convs = [m for m in model.modules() if isinstance(m, pycnn.nn.Conv2d)]
+    # 53 fused convolutions, the stem max-pool, global pool, flatten view and fc: nothing else remains.
+    assert len(plan.steps) == len(convs) + 4, names
+    assert not any(isinstance(s, str) and s.endswith(("bn1", "bn2", "bn3", ".add")) for s in names)
+    fused = {s.name: s.fused for s in plan.steps}
+    assert fused["layer1.0.conv3"] == ["layer1.0.bn3", "add", "layer1.0.relu"]
+    assert fused["conv1"] == ["bn1", "relu"]
+
+
+def test_plan_follows_weight_changes(rng):
+    model = models.resnet18()
+    x = rng.standard_normal((1, 3, 64, 64), dtype=np.float32)
+    before = model(x)
+    model.fc.bias = model.fc.bias + 1.0
+    after = model(x)
+    assert_close(after, before + 1.0, rtol=1e-5)
+    with pytest.raises(ValueError, match="read-only"):
+        model.fc.weight[0, 0] = 5.0
+
+
+def test_plan_rebuilds_per_isa_and_shape(rng):
+    model = models.resnet18()
+    small = rng.standard_normal((1, 3, 64, 64), dtype=np.float32)
+    large = rng.standard_normal((3, 3, 96, 80), dtype=np.float32)
+    with pycnn.nn.eager():
+        expected_small, expected_large = model(small), model(large)
+    assert_close(model(small), expected_small)
+    assert_close(model(large), expected_large)
+    keys = set(model._plans.plans)
+    assert {k[0] for k in keys} == {small.shape, large.shape}
+
+
+def test_model_output_is_a_new_array_and_input_untouched(rng):
+    model = models.resnet18()
+    x = rng.standard_normal((1, 3, 64, 64), dtype=np.float32)
+    copy = x.copy()
+    a, b = model(x), model(x)
+    assert a is not b and not np.shares_memory(a, b)
+    np.testing.assert_array_equal(x, copy)
+    np.testing.assert_array_equal(a, b)
