@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from . import _core, functional
+from . import _core, functional, models, nn
 from ._args import integer
 from ._version import __version__
 from .shapes import conv_output_size
+from .summary import Summary, summary
 
-__all__ = ["__version__", "functional", "conv_output_size", "isa", "set_num_threads", "get_num_threads"]
+__all__ = ["__version__", "functional", "nn", "models", "summary", "Summary", "conv_output_size", "isa",
+           "set_num_threads", "get_num_threads"]
 
 
 def isa() -> str:
