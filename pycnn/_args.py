@@ -27,7 +27,7 @@ def as_float32(value: Any, name: str) -> F32:
         raise TypeError(f"{name} cannot be converted to a numeric array: {e}") from None
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype} (shape {array.shape})")
-    return np.ascontiguousarray(array, dtype=np.float32)
+    return np.asarray(array, dtype=np.float32, order="C")
 
 
 def optional_float32(value: Any, name: str) -> F32 | None:

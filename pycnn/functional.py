@@ -71,11 +71,8 @@ def pool_window(op: str, kernel_size: Any, stride: Any, padding: Any, dilation: 
     st = ks if no_stride else positive_pair(stride, f"{op}: stride")
     dil = positive_pair(dilation, f"{op}: dilation")
     pads = padding4(padding, f"{op}: padding")
-    for pad, k, d in ((pads[0], ks[0], dil[0]), (pads[1], ks[0], dil[0]),
-                      (pads[2], ks[1], dil[1]), (pads[3], ks[1], dil[1])):
-        if 2 * pad > d * (k - 1) + 1:
-            raise ValueError(f"{op}: padding {padding!r} must be at most half the effective kernel size "
-                             f"(kernel_size={ks}, dilation={dil})")
+    if max(pads[:2]) > ks[0] // 2 or max(pads[2:]) > ks[1] // 2:  # PyTorch's limit
+        raise ValueError(f"{op}: padding {padding!r} must be at most half the kernel size (kernel_size={ks})")
     return Window(ks, st, pads, dil, bool(ceil_mode))
 
 
@@ -193,7 +190,7 @@ def linear(input: Any, weight: Any, bias: Any = None) -> F32:
     b = optional_float32(bias, "linear: bias")
     if b is not None and b.shape != (w.shape[0],):
         raise ValueError(f"linear: bias must have shape ({w.shape[0]},) for weight of shape {w.shape}, got {b.shape}")
-    rows = x.reshape(-1, w.shape[1])
+    rows = x.reshape(int(np.prod(x.shape[:-1])), w.shape[1])
     out = empty((rows.shape[0], w.shape[0]), "linear output")
     _core.linear(rows, w, b, out)
     return out.reshape(*x.shape[:-1], w.shape[0])

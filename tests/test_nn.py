@@ -140,7 +140,7 @@ def test_constructor_errors():
         nn.Conv2d(4, 4, 3, stride=2, padding="same")
     with pytest.raises(ValueError, match="padding_mode"):
         nn.Conv2d(4, 4, 3, padding_mode="reflect")
-    with pytest.raises(ValueError, match="half the effective kernel"):
+    with pytest.raises(ValueError, match="half the kernel size"):
         nn.MaxPool2d(2, padding=2)
 
 

@@ -192,9 +192,8 @@ Pool2dParams pool_params(const Shape& xs, const py::array& out, Pair kernel, Pai
   p.out_h = window_output_size(p.in_h, w.kernel_h, w.stride_h, w.pad_top, w.pad_bottom, w.dilation_h, ceil_mode);
   p.out_w = window_output_size(p.in_w, w.kernel_w, w.stride_w, w.pad_left, w.pad_right, w.dilation_w, ceil_mode);
   require(p.out_h > 0 && p.out_w > 0, "kernel larger than the padded input");
-  // Every window must hold at least one input element, or max/avg would be undefined.
-  require(2 * std::max(w.pad_top, w.pad_bottom) <= w.dilation_h * (w.kernel_h - 1) + 1 &&
-              2 * std::max(w.pad_left, w.pad_right) <= w.dilation_w * (w.kernel_w - 1) + 1,
+  // PyTorch's rule, which keeps windows from lying wholly in the padding.
+  require(std::max(w.pad_top, w.pad_bottom) <= w.kernel_h / 2 && std::max(w.pad_left, w.pad_right) <= w.kernel_w / 2,
           "padding must be at most half the kernel size");
   dims(out, "out", 4);
   return p;
@@ -306,8 +305,15 @@ PYBIND11_MODULE(_core, m) {
     set_num_threads(n);
   }, py::arg("n"));
   m.def("available_cores", &available_cores);
-  m.def("window_output_size", &window_output_size, py::arg("size"), py::arg("kernel"), py::arg("stride"),
-        py::arg("pad_before"), py::arg("pad_after"), py::arg("dilation"), py::arg("ceil_mode"));
+  m.def("window_output_size",
+        [](int64_t size, int64_t kernel, int64_t stride, int64_t pad_before, int64_t pad_after, int64_t dilation,
+           bool ceil_mode) {
+          make_window({kernel, 1}, {stride, 1}, {pad_before, pad_after, 0, 0}, {dilation, 1});
+          if (size < 0) throw py::value_error("size must be non-negative");
+          return window_output_size(size, kernel, stride, pad_before, pad_after, dilation, ceil_mode);
+        },
+        py::arg("size"), py::arg("kernel"), py::arg("stride"), py::arg("pad_before"), py::arg("pad_after"),
+        py::arg("dilation"), py::arg("ceil_mode"));
 
   m.def("conv2d", &bind::conv2d, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("out"),
         py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups"), py::arg("relu") = false,

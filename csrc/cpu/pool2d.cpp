@@ -21,6 +21,20 @@ TapRange taps_inside(int64_t origin, int64_t kernel, int64_t dilation, int64_t i
   return {std::min(first, kernel), std::max(first, last)};
 }
 
+// The largest tap of a window, or NaN if any tap is NaN (as PyTorch); -inf if no tap lies in the input.
+float window_max(const float* origin, int64_t row_stride, TapRange th, TapRange tw, int64_t dh, int64_t dw) {
+  float best = -std::numeric_limits<float>::infinity();
+  for (int64_t kh = th.first; kh < th.last; ++kh) {
+    const float* row = origin + kh * dh * row_stride;
+    for (int64_t kw = tw.first; kw < tw.last; ++kw) {
+      const float v = row[kw * dw];
+      if (std::isnan(v)) return v;
+      if (v > best) best = v;
+    }
+  }
+  return best;
+}
+
 template <class PlaneFn>
 void for_each_plane(int64_t planes, PlaneFn fn) {
   parallel_for(planes, [&](int64_t i) { fn(i); });
@@ -39,15 +53,7 @@ void max_pool2d(const Pool2dParams& p, const float* x, float* y) {
       for (int64_t ow = 0; ow < p.out_w; ++ow) {
         const int64_t w0 = ow * w.stride_w - w.pad_left;
         const TapRange tw = taps_inside(w0, w.kernel_w, w.dilation_w, p.in_w);
-        float best = -std::numeric_limits<float>::infinity();
-        for (int64_t kh = th.first; kh < th.last; ++kh) {
-          const float* row = in + (h0 + kh * w.dilation_h) * p.in_w + w0;
-          for (int64_t kw = tw.first; kw < tw.last; ++kw) {
-            const float v = row[kw * w.dilation_w];
-            if (!(v <= best)) best = v;  // also takes NaN, which then stays: PyTorch propagates it
-          }
-        }
-        out[oh * p.out_w + ow] = best;
+        out[oh * p.out_w + ow] = window_max(in + h0 * p.in_w + w0, p.in_w, th, tw, w.dilation_h, w.dilation_w);
       }
     }
   });
