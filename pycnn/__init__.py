@@ -6,13 +6,23 @@
 
 from __future__ import annotations
 
-from . import _core, functional, models, nn
+from pathlib import Path
+
+try:
+    from . import _core
+except ImportError as error:  # a source checkout on sys.path ahead of the installed package, most often
+    raise ImportError(f"pycnn's compiled extension pycnn._core is missing from {Path(__file__).parent} ({error}). "
+                      "Install pycnn (`pip install .`) and import it from outside the source tree, "
+                      "or build the extension in place as CONTRIBUTING.md describes.") from error
+
+from . import functional, models, nn
 from ._args import integer
 from ._version import __version__
+from .io import load, save
 from .shapes import conv_output_size
 from .summary import Summary, summary
 
-__all__ = ["__version__", "functional", "nn", "models", "summary", "Summary", "conv_output_size", "isa",
+__all__ = ["__version__", "functional", "nn", "models", "summary", "Summary", "conv_output_size", "load", "save", "isa",
            "set_num_threads", "get_num_threads"]
 
 

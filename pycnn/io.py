@@ -32,7 +32,7 @@ import numpy as np
 
 __all__ = ["load", "save", "WeightsFileError", "UnsafeCheckpointError"]
 
-SUPPORTED_FORMATS = (
+_SUPPORTED_FORMATS = (
     "PyTorch zip checkpoints (.pth, .pt, .bin, .ckpt as written by torch.save)",
     ".safetensors",
     ".npz",
@@ -79,6 +79,18 @@ def _fail(path: str, problem: str) -> WeightsFileError:
 # ----------------------------------------------------------------------------------------------- elements
 
 
+def _refuse_setstate(self: Any, state: Any) -> None:
+    raise ValueError(f"the pickle tries to modify a {type(self).__name__} (BUILD), which torch never does")
+
+
+def _sealed(cls: type) -> type:
+    """Stand-ins reach the pickle's BUILD opcode; dataclass(frozen=True, slots=True) gives them a __setstate__
+    that writes fields past `frozen`, so replace it with one that refuses."""
+    cls.__setstate__ = _refuse_setstate  # type: ignore[attr-defined]
+    return cls
+
+
+@_sealed
 @dataclass(frozen=True, slots=True)
 class _Element:
     """One tensor element type: the little-endian dtype of its stored bytes and the dtype pycnn returns."""
@@ -116,14 +128,13 @@ def _decode(stored: np.ndarray, element: _Element) -> np.ndarray:
     """A new C-contiguous, writeable, native-endian array of `element.returned` from raw stored values."""
     if element.name == "bfloat16":
         return (stored.astype(np.uint32, order="C") << 16).view(np.float32)
-    if element.name == "bool":
-        return np.not_equal(stored, 0, order="C")
     return stored.astype(element.returned, order="C")
 
 
 # -------------------------------------------------------------------------------------- pickle stand-ins
 
 
+@_sealed
 @dataclass(frozen=True, slots=True)
 class _StorageType:
     """Stand-in for torch.FloatStorage & co.: the element type a storage record counts in."""
@@ -131,6 +142,7 @@ class _StorageType:
     element: _Element
 
 
+@_sealed
 @dataclass(frozen=True, slots=True)
 class _StorageRef:
     """A `('storage', type, key, location, numel)` record: `numel` elements in `<archive>/data/<key>`."""
@@ -144,6 +156,7 @@ class _StorageRef:
         return self.numel * self.element.stored.itemsize
 
 
+@_sealed
 @dataclass(frozen=True, slots=True)
 class _TensorRef:
     """A tensor described by the pickle, already bounds-checked against its storage; read later."""
@@ -253,12 +266,6 @@ def _frozenset(items: Any = ()) -> frozenset:
     return frozenset(items)
 
 
-def _bytearray(data: Any = b"") -> bytearray:
-    if not isinstance(data, bytes):
-        raise ValueError(f"a bytearray is built from {type(data).__name__}, not bytes")
-    return bytearray(data)
-
-
 _TORCH_STORAGES = {
     "DoubleStorage": "float64", "FloatStorage": "float32", "HalfStorage": "float16",
     "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32", "ShortStorage": "int16",
@@ -277,7 +284,6 @@ _SAFE_GLOBALS: dict[tuple[str, str], Any] = {
     ("_codecs", "encode"): _codecs_encode,
     ("builtins", "set"): _frozenset,
     ("builtins", "frozenset"): _frozenset,
-    ("builtins", "bytearray"): _bytearray,
     ("torch", "UntypedStorage"): _StorageType(_ELEMENTS["uint8"]),
     ("torch.storage", "UntypedStorage"): _StorageType(_ELEMENTS["uint8"]),
     **{("torch", storage): _StorageType(_ELEMENTS[e]) for storage, e in _TORCH_STORAGES.items()},
@@ -307,7 +313,8 @@ class _CheckpointUnpickler(pickle.Unpickler):
     """Unpickles data.pkl with an allow-list: every global it can reach is a stand-in from this module.
 
     REDUCE, NEWOBJ and OBJ can only call what `find_class` returned, since no pickle opcode makes any
-    other callable; BUILD on a stand-in result fails because they are frozen, slotted dataclasses.
+    other callable. BUILD on a stand-in is refused (see `_sealed`); on an OrderedDict, as torch writes for
+    a state dict's `_metadata`, it only sets instance attributes, which flattening never reads.
     """
 
     def __init__(self, path: str, data: bytes) -> None:
@@ -351,9 +358,7 @@ def _unpickle(path: str, data: bytes) -> Any:
     try:
         _check_pickle_opcodes(data)
         return _CheckpointUnpickler(path, data).load()
-    except WeightsFileError:
-        raise
-    except MemoryError:
+    except (WeightsFileError, MemoryError):
         raise
     except Exception as e:  # stand-ins and the unpickler report a malformed pickle in many types
         raise _fail(path, f"data.pkl is not a valid checkpoint pickle: {type(e).__name__}: {e}") from None
@@ -375,8 +380,8 @@ def _scalar_array(value: Any) -> np.ndarray | None:
 
 def _children(node: Any) -> Iterable[tuple[str, Any]] | None:
     """(key, value) pairs of a mapping (str and int keys) or sequence; None for a leaf."""
-    if isinstance(node, dict):
-        return ((str(k), v) for k, v in node.items() if isinstance(k, (str, int)))
+    if isinstance(node, dict):  # dict.items, not node.items: BUILD can shadow methods on an OrderedDict
+        return ((str(k), v) for k, v in dict.items(node) if isinstance(k, (str, int)))
     if isinstance(node, (list, tuple)):
         return ((str(i), v) for i, v in enumerate(node))
     return None
@@ -390,6 +395,8 @@ def _flatten_into(out: dict[str, Any], name: str, node: Any, seen: set[int], dep
             if name in out:
                 raise ValueError(f"two entries flatten to the same name {name!r}")
             out[name] = leaf
+        return
+    if len(node) == 0:  # nothing to name; and () is one shared object, so `seen` must not count it
         return
     if depth > _MAX_NESTING:
         raise ValueError(f"containers nested deeper than {_MAX_NESTING} levels at {name!r:.200}")
@@ -429,7 +436,8 @@ def _member_info(path: str, zf: zipfile.ZipFile, name: str) -> zipfile.ZipInfo:
         info = zf.getinfo(name)
     except KeyError:
         raise _fail(path, f"record {name} is missing from the archive") from None
-    if info.compress_type != zipfile.ZIP_STORED and info.file_size > _MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+    compressed = info.compress_type != zipfile.ZIP_STORED
+    if compressed and info.file_size > _MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
         raise _fail(
             path, f"record {name} would expand {info.compress_size} bytes to {info.file_size} "
             f"(more than {_MAX_COMPRESSION_RATIO}:1): refusing a likely zip bomb"
@@ -437,7 +445,8 @@ def _member_info(path: str, zf: zipfile.ZipFile, name: str) -> zipfile.ZipInfo:
     return info
 
 
-def _read_member(path: str, zf: zipfile.ZipFile, name: str, *, size: int | None = None, limit: int | None = None) -> bytes:
+def _read_member(path: str, zf: zipfile.ZipFile, name: str, *,
+                 size: int | None = None, limit: int | None = None) -> bytes:
     """The bytes of a zip member whose size must be exactly `size` or at most `limit`; CRC-checked."""
     info = _member_info(path, zf, name)
     if size is not None and info.file_size != size:
@@ -493,12 +502,14 @@ def _tensor_array(data: bytes, tensor: _TensorRef, byteorder: str) -> np.ndarray
     if tensor.numel == 0:
         return _decode(np.empty(tensor.size, dtype), tensor.element)
     storage = np.frombuffer(data, dtype=dtype, count=len(data) // dtype.itemsize)
+    _check_view_bounds(storage.size, tensor.offset, tensor.size, tensor.stride)  # again, right before the raw view
     strides = tuple(0 if n == 1 else s * dtype.itemsize for n, s in zip(tensor.size, tensor.stride))
     view = np.lib.stride_tricks.as_strided(storage[tensor.offset:], tensor.size, strides, writeable=False)
     return _decode(view, tensor.element)
 
 
-def _materialize(path: str, zf: zipfile.ZipFile, prefix: str, byteorder: str, entries: dict[str, Any]) -> dict[str, np.ndarray]:
+def _materialize(path: str, zf: zipfile.ZipFile, prefix: str, byteorder: str,
+                 entries: dict[str, Any]) -> dict[str, np.ndarray]:
     """Replace each _TensorRef by its array, reading every storage once and dropping it after its last use."""
     tensors = [v for v in entries.values() if isinstance(v, _TensorRef)]
     _check_output_size(path, tensors)
@@ -512,7 +523,10 @@ def _materialize(path: str, zf: zipfile.ZipFile, prefix: str, byteorder: str, en
         key = value.storage.key
         if key not in storages:
             storages[key] = _read_member(path, zf, f"{prefix}/data/{key}", size=value.storage.nbytes)
-        out[name] = _tensor_array(storages[key], value, byteorder)
+        try:
+            out[name] = _tensor_array(storages[key], value, byteorder)
+        except ValueError as e:
+            raise _fail(path, f"tensor {name!r}: {e}") from None
         uses[key] -= 1
         if uses[key] == 0:
             del storages[key]
@@ -534,8 +548,10 @@ def _check_npy_member(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> 
     try:
         with zf.open(info) as member:
             version = np.lib.format.read_magic(member)
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            shape, _fortran, dtype = read_header(member)
+            if version == (1, 0):
+                shape, _fortran, dtype = np.lib.format.read_array_header_1_0(member)
+            else:
+                shape, _fortran, dtype = np.lib.format.read_array_header_2_0(member)
             data_bytes = info.file_size - member.tell()
     except MemoryError:
         raise
@@ -546,7 +562,8 @@ def _check_npy_member(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> 
     if dtype.kind not in "biuf":
         raise _fail(path, f"array {info.filename[:-4]!r} has non-numeric dtype {dtype}")
     if math.prod(shape) * dtype.itemsize != data_bytes:
-        raise _fail(path, f"array {info.filename[:-4]!r} of shape {shape} {dtype} does not match its {data_bytes} data bytes")
+        raise _fail(path, f"array {info.filename[:-4]!r} of shape {shape} {dtype} does not match its "
+                          f"{data_bytes} data bytes")
 
 
 def _load_npz(path: str, file: io.BufferedReader, zf: zipfile.ZipFile) -> dict[str, np.ndarray]:
@@ -562,7 +579,7 @@ def _load_npz(path: str, file: io.BufferedReader, zf: zipfile.ZipFile) -> dict[s
         raise
     except Exception as e:  # same as above, met while reading the data
         raise _fail(path, f"cannot read .npz: {e}") from None
-    return {name: np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("=")) for name, a in arrays.items()}
+    return {name: a.astype(a.dtype.newbyteorder("="), order="C", copy=False) for name, a in arrays.items()}
 
 
 def _load_zip(path: str, file: io.BufferedReader) -> dict[str, np.ndarray]:
@@ -573,7 +590,8 @@ def _load_zip(path: str, file: io.BufferedReader) -> dict[str, np.ndarray]:
             return _load_torch(path, zf, prefix)
         if all(n.endswith(".npy") for n in names):
             return _load_npz(path, file, zf)
-    raise _fail(path, "zip archive is neither a PyTorch checkpoint (no <archive>/data.pkl) nor an .npz (members other than .npy)")
+    raise _fail(path, "zip archive is neither a PyTorch checkpoint (no <archive>/data.pkl) "
+                      "nor an .npz (it has members other than .npy)")
 
 
 # ----------------------------------------------------------------------------------------- safetensors
@@ -618,7 +636,7 @@ def _safetensors_entry(name: str, info: Any, data_bytes: int) -> _SafetensorsEnt
     code = info["dtype"]
     element = _ELEMENTS.get(_SAFETENSORS_DTYPES.get(code, "")) if isinstance(code, str) else None
     if element is None:
-        raise ValueError(f"tensor {name!r} has dtype {info['dtype']!r:.40}; supported: {', '.join(_SAFETENSORS_DTYPES)}")
+        raise ValueError(f"tensor {name!r} has dtype {code!r:.40}; supported: {', '.join(_SAFETENSORS_DTYPES)}")
     shape = _dims(info["shape"], f"shape of {name!r}")
     offsets = info["data_offsets"]
     if not isinstance(offsets, list) or len(offsets) != 2:
@@ -626,8 +644,10 @@ def _safetensors_entry(name: str, info: Any, data_bytes: int) -> _SafetensorsEnt
     begin, end = (_index(o, f"data_offsets of {name!r}") for o in offsets)
     if not begin <= end <= data_bytes:
         raise ValueError(f"data_offsets {offsets} of {name!r} fall outside the {data_bytes}-byte data block")
-    if end - begin != math.prod(shape) * element.stored.itemsize:
-        raise ValueError(f"{name!r} of shape {list(shape)} {info['dtype']} needs {math.prod(shape) * element.stored.itemsize} bytes, its offsets span {end - begin}")
+    needed = math.prod(shape) * element.stored.itemsize
+    if end - begin != needed:
+        raise ValueError(f"{name!r} of shape {list(shape)} {code} needs {needed} bytes, "
+                         f"its offsets span {end - begin}")
     return _SafetensorsEntry(name, element, shape, begin, end)
 
 
@@ -657,7 +677,8 @@ def _load_safetensors(path: str, file: io.BufferedReader, size: int) -> dict[str
     file.seek(0)
     (header_len,) = struct.unpack("<Q", file.read(8))
     if header_len > min(size - 8, _MAX_SAFETENSORS_HEADER):
-        raise _fail(path, f"safetensors header length {header_len} exceeds the file ({size} bytes) or {_MAX_SAFETENSORS_HEADER} bytes")
+        raise _fail(path, f"safetensors header length {header_len} exceeds the file ({size} bytes) "
+                          f"or {_MAX_SAFETENSORS_HEADER} bytes")
     header = _parse_safetensors_header(path, file.read(header_len))
     data_start = 8 + header_len
     out: dict[str, np.ndarray] = {}
@@ -686,7 +707,7 @@ def _unrecognised(path: str, head: bytes, suffix: str) -> WeightsFileError:
         )
     if suffix in _ZIP_SUFFIXES:
         return _fail(path, "is not a zip archive (truncated or corrupted?)")
-    return _fail(path, f"unrecognised weights format; supported: {'; '.join(SUPPORTED_FORMATS)}")
+    return _fail(path, f"unrecognised weights format; supported: {'; '.join(_SUPPORTED_FORMATS)}")
 
 
 def load(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -740,7 +761,8 @@ def _write_safetensors(arrays: dict[str, np.ndarray], path: str) -> None:
     position = 0
     for key in order:
         a = arrays[key]
-        header[key] = {"dtype": _safetensors_code(a.dtype), "shape": list(a.shape), "data_offsets": [position, position + a.nbytes]}
+        header[key] = {"dtype": _safetensors_code(a.dtype), "shape": list(a.shape),
+                       "data_offsets": [position, position + a.nbytes]}
         position += a.nbytes
     text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
     text += b" " * (-len(text) % 8)
@@ -748,7 +770,7 @@ def _write_safetensors(arrays: dict[str, np.ndarray], path: str) -> None:
         f.write(struct.pack("<Q", len(text)))
         f.write(text)
         for key in order:
-            f.write(np.ascontiguousarray(arrays[key], dtype=arrays[key].dtype.newbyteorder("<")).tobytes())
+            f.write(arrays[key].astype(arrays[key].dtype.newbyteorder("<"), copy=False).tobytes())
 
 
 def _write_npz(arrays: dict[str, np.ndarray], path: str) -> None:
@@ -768,7 +790,7 @@ def save(state: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     name = os.fspath(path)
     suffix = os.path.splitext(name)[1].lower()
     if suffix not in (".safetensors", ".npz"):
-        raise ValueError(f"save writes .safetensors or .npz files, not {suffix or 'a file without extension'!r} ({name})")
+        raise ValueError(f"{name}: save writes .safetensors or .npz files, not {suffix or 'no extension'!r}")
     if not isinstance(state, Mapping):
         raise TypeError(f"state must be a mapping of names to arrays, got {type(state).__name__}")
     for key in state:

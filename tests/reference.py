@@ -9,6 +9,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -144,8 +145,13 @@ def check_api_contract(fn: Callable[..., np.ndarray], arrays: Sequence[np.ndarra
 
 # --- Fresh interpreters ---------------------------------------------------------------------------------------
 
-def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """`code` in a new interpreter that imports the same pycnn as this one, with extra environment variables."""
+def run_python(code: str, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+    """`code` in a new interpreter that imports the same pycnn as this one, with extra environment variables.
+
+    It runs from the directory pycnn is imported from: `python -c` puts its working directory first on sys.path,
+    and from a checkout's root that would be the source tree, which has no compiled extension.
+    """
     root = str(Path(pycnn.__file__).resolve().parents[1])
-    environ = {**os.environ, **env, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, timeout=120)
+    environ = {**os.environ, **env, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], cwd=root, env=environ,
+                          capture_output=True, text=True, timeout=timeout)

@@ -10,6 +10,7 @@ import torchvision
 import pycnn
 import pycnn.models as models
 from conftest import assert_close
+from reference import run_python
 
 torch.set_num_threads(2)
 
@@ -181,3 +182,29 @@ def test_model_output_is_a_new_array_and_input_untouched(rng):
     assert a is not b and not np.shares_memory(a, b)
     np.testing.assert_array_equal(x, copy)
     np.testing.assert_array_equal(a, b)
+
+
+TORCH_FREE_RUN = """
+import sys
+sys.modules["torch"] = None  # importing torch now raises ImportError
+import numpy as np
+import pycnn
+model = pycnn.models.resnet18(weights=sys.argv[1])
+np.save(sys.argv[3], model(np.load(sys.argv[2])))
+assert not any(m == "torch" or m.startswith("torch.") for m in sys.modules if sys.modules[m] is not None)
+"""
+
+
+@pytest.mark.parametrize("suffix", [".pth", ".safetensors", ".npz"])
+def test_weights_file_runs_without_torch(suffix, rng, tmp_path):
+    reference = torchvision_model("resnet18")
+    path = tmp_path / f"resnet18{suffix}"
+    if suffix == ".pth":
+        torch.save(reference.state_dict(), path)  # the zip format with pickled tensor rebuilds
+    else:
+        pycnn.save(reference.state_dict(), path)
+    x = rng.standard_normal((1, 3, 224, 224), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    result = run_python(TORCH_FREE_RUN, str(path), str(tmp_path / "x.npy"), str(tmp_path / "y.npy"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_close(np.load(tmp_path / "y.npy"), logits(reference, x), rtol=1e-3)
