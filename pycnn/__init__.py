@@ -17,13 +17,14 @@ except ImportError as error:  # a source checkout on sys.path ahead of the insta
 
 from . import functional, models, nn
 from ._args import integer
+from ._config import config, show_config
 from ._version import __version__
 from .io import load, save
 from .shapes import conv_output_size
 from .summary import Summary, summary
 
-__all__ = ["__version__", "functional", "nn", "models", "summary", "Summary", "conv_output_size", "load", "save", "isa",
-           "set_num_threads", "get_num_threads"]
+__all__ = ["__version__", "functional", "nn", "models", "summary", "Summary", "conv_output_size", "load", "save",
+           "isa", "set_num_threads", "get_num_threads", "show_config", "config"]
 
 
 def isa() -> str:

@@ -294,6 +294,16 @@ PYBIND11_MODULE(_core, m) {
   init_isa_cap_from_env();
 
   m.attr("__version__") = PYCNN_VERSION;
+  m.def("build_info", [] {
+    py::dict info;
+    info["compiler"] = PYCNN_COMPILER;
+    info["build_type"] = PYCNN_BUILD_TYPE;
+    info["target"] = PYCNN_TARGET;
+    info["pybind11"] = std::to_string(PYBIND11_VERSION_MAJOR) + "." + std::to_string(PYBIND11_VERSION_MINOR) +
+                       "." + std::to_string(PYBIND11_VERSION_PATCH);
+    info["cuda"] = false;
+    return info;
+  }, "How this extension was built: compiler, build type, target processor, pybind11, CUDA kernels.");
   m.def("isa", [] { return std::string(isa_name(kernels().isa)); }, "The ISA whose kernels are in use.");
   m.def("cpu_isa", [] { return std::string(isa_name(cpu_isa())); }, "The best ISA this CPU and OS support.");
   m.def("set_isa_cap", [](const std::string& name) { return std::string(isa_name(set_isa_cap(parse_isa(name)))); },
@@ -305,6 +315,12 @@ PYBIND11_MODULE(_core, m) {
     set_num_threads(n);
   }, py::arg("n"));
   m.def("available_cores", &available_cores);
+  m.def("measure_fma_peak", [](int milliseconds) {
+    if (milliseconds < 1) throw std::invalid_argument("milliseconds must be at least 1, got " + std::to_string(milliseconds));
+    py::gil_scoped_release release;
+    return measure_fma_peak_gflops(milliseconds);
+  }, py::arg("milliseconds") = 200,
+        "GFLOP/s of independent FMAs on get_num_threads() threads with the kernels in use (the yardstick for % of peak).");
   m.def("window_output_size",
         [](int64_t size, int64_t kernel, int64_t stride, int64_t pad_before, int64_t pad_after, int64_t dilation,
            bool ceil_mode) {

@@ -29,6 +29,7 @@ struct GemmKernel {
 struct KernelTable {
   Isa isa;
   GemmKernel gemm;
+  FmaPeakFn fma_peak;
 };
 
 // The table in use: the best ISA not above the cap.

@@ -78,4 +78,8 @@ void softmax(int64_t outer, int64_t dim, int64_t inner, const float* x, float* y
 void gemm(const KernelTable& kernels, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
           float* c);
 
+// GFLOP/s of independent FMAs on get_num_threads() threads with the kernels in use: the best of ten rounds
+// of about `milliseconds` / 10 each.
+double measure_fma_peak_gflops(int milliseconds);
+
 }  // namespace pycnn

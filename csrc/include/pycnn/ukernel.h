@@ -34,4 +34,14 @@ void f32_gemm_ukernel_6x16__avx2_fma(const UkernelArgs& args);
 void f32_gemm_ukernel_14x32__avx512f(const UkernelArgs& args);
 #endif
 
+// FMA-throughput loops, the yardstick for "% of peak": run `iterations` rounds of independent FMAs, store a
+// value derived from them in *sink and return the flops done.
+using FmaPeakFn = int64_t (*)(int64_t iterations, float* sink);
+
+int64_t f32_fma_peak__generic(int64_t iterations, float* sink);
+#if defined(PYCNN_X86)
+int64_t f32_fma_peak__avx2_fma(int64_t iterations, float* sink);
+int64_t f32_fma_peak__avx512f(int64_t iterations, float* sink);
+#endif
+
 }  // namespace pycnn

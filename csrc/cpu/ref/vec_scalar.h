@@ -1,0 +1,15 @@
+// One float as the "vector" of the portable kernels.
+// Included inside an anonymous namespace of each TU built with this ISA's flags.
+#pragma once
+
+struct Scalar {
+  using T = float;
+  static constexpr int width = 1;
+  static T zero() { return 0.0f; }
+  static T load(const float* p) { return *p; }
+  static void store(float* p, T v) { *p = v; }
+  static T set1(float x) { return x; }
+  static T fmadd(T a, T b, T c) { return a * b + c; }
+  static T add(T a, T b) { return a + b; }
+  static T relu(T v) { return v < 0.0f ? 0.0f : v; }
+};

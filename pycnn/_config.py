@@ -1,0 +1,53 @@
+"""`pycnn.show_config()`: what this installation is and what it runs on."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from typing import TextIO
+
+import numpy as np
+
+from . import _core
+from ._version import __version__
+
+
+def config() -> dict[str, object]:
+    """The facts show_config prints, as a dict (stable keys, for bug reports and scripts)."""
+    build = dict(_core.build_info())
+    return {
+        "version": __version__,
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "platform": f"{platform.system()} {platform.machine()}",
+        "numpy": np.__version__,
+        "compiler": build["compiler"],
+        "build_type": build["build_type"],
+        "target": build["target"],
+        "pybind11": build["pybind11"],
+        "isa_found": _core.cpu_isa(),
+        "isa_used": _core.isa(),
+        "isa_cap": os.environ.get("PYCNN_ISA") or None,
+        "threads": _core.get_num_threads(),
+        "cores": _core.available_cores(),
+        "cuda_built": bool(build["cuda"]),
+        "cuda_available": False,
+    }
+
+
+def show_config(file: TextIO | None = None) -> None:
+    """Print pycnn's version, compiler, the ISA found and the one in use, threads and CUDA support."""
+    c = config()
+    cap = f" (capped by PYCNN_ISA={c['isa_cap']})" if c["isa_cap"] else ""
+    cuda = "built, available" if c["cuda_available"] else ("built, no usable device" if c["cuda_built"]
+                                                           else "not built")
+    lines = [
+        f"pycnn {c['version']}",
+        f"  python      {c['python']} on {c['platform']}, numpy {c['numpy']}",
+        f"  built with  {c['compiler']}, {c['build_type']}, for {c['target']}, pybind11 {c['pybind11']}",
+        f"  ISA found   {c['isa_found']} (best this CPU and OS support)",
+        f"  ISA used    {c['isa_used']}{cap}",
+        f"  threads     {c['threads']} (cores available: {c['cores']})",
+        f"  CUDA        {cuda}",
+    ]
+    print("\n".join(lines), file=file or sys.stdout)

@@ -1,0 +1,50 @@
+"""show_config(), config() and the FMA-peak yardstick."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pytest
+
+import pycnn
+from pycnn import _core
+from reference import run_python
+
+
+def test_config_reports_this_build_and_machine() -> None:
+    c = pycnn.config()
+    assert c["version"] == pycnn.__version__ == _core.__version__
+    assert c["isa_used"] == pycnn.isa() and c["isa_found"] == _core.cpu_isa()
+    assert c["threads"] == pycnn.get_num_threads() and c["cores"] == _core.available_cores()
+    assert c["numpy"] == np.__version__
+    assert c["cuda_built"] is False and c["cuda_available"] is False
+    assert str(c["compiler"]).strip() and c["build_type"] == "Release"
+
+
+def test_show_config_prints_every_fact() -> None:
+    out = io.StringIO()
+    pycnn.show_config(out)
+    text = out.getvalue()
+    c = pycnn.config()
+    for fact in (f"pycnn {c['version']}", f"ISA found   {c['isa_found']}", f"ISA used    {c['isa_used']}",
+                 f"threads     {c['threads']}", "CUDA        not built", str(c["compiler"])):
+        assert fact in text, (fact, text)
+
+
+def test_show_config_names_the_isa_cap() -> None:
+    result = run_python("import pycnn; pycnn.show_config()", PYCNN_ISA="generic")
+    assert result.returncode == 0, result.stderr
+    assert "ISA used    generic (capped by PYCNN_ISA=generic)" in result.stdout
+
+
+def test_measure_fma_peak_is_a_positive_rate() -> None:
+    gflops = _core.measure_fma_peak(20)
+    assert math.isfinite(gflops) and gflops > 0.1
+
+
+@pytest.mark.parametrize("milliseconds", [0, -5])
+def test_measure_fma_peak_rejects_non_positive_durations(milliseconds: int) -> None:
+    with pytest.raises(ValueError, match="milliseconds"):
+        _core.measure_fma_peak(milliseconds)
