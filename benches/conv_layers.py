@@ -14,6 +14,7 @@ import torch
 
 import pycnn
 import pycnn.functional as F
+
 from _common import conv_layers, layer_inputs, side_by_side
 
 

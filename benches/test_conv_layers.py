@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import pycnn.functional as F
+
 from _common import conv_layers, layer_inputs
 
 LAYERS = conv_layers()

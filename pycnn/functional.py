@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._args import (F32, as_float32, check_ndim, empty, integer, normalise_dim, optional_float32, padding4,
-                    positive_pair)
+from ._args import F32, as_float32, check_ndim, empty, integer, normalise_dim, optional_float32, padding4, positive_pair
 from .shapes import window_size
 
 __all__ = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "relu", "linear", "softmax",
@@ -153,7 +152,8 @@ def adaptive_output_hw(input_shape: tuple[int, ...], output_size: Any) -> tuple[
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
     if len(sizes) != 2:
         raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}")
-    oh, ow = (d if s is None else integer(s, "adaptive_avg_pool2d: output_size") for s, d in zip(sizes, (h, w)))
+    oh, ow = (d if s is None else integer(s, "adaptive_avg_pool2d: output_size")
+              for s, d in zip(sizes, (h, w), strict=True))
     if oh < 1 or ow < 1:
         raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size!r}")
     return oh, ow

@@ -187,7 +187,7 @@ def _dims(value: Any, what: str) -> tuple[int, ...]:
 def _check_view_bounds(elements: int, offset: int, size: tuple[int, ...], stride: tuple[int, ...]) -> None:
     if math.prod(size) == 0:
         return
-    last = offset + sum((n - 1) * s for n, s in zip(size, stride))
+    last = offset + sum((n - 1) * s for n, s in zip(size, stride, strict=True))
     if last >= elements:
         raise ValueError(
             f"tensor view (offset {offset}, size {size}, stride {stride}) needs element {last} of a "
@@ -260,7 +260,7 @@ def _codecs_encode(text: Any, encoding: Any = "utf-8") -> bytes:
     return text.encode("latin1")
 
 
-def _frozenset(items: Any = ()) -> frozenset:
+def _frozenset(items: Any = ()) -> frozenset[Any]:
     if not isinstance(items, (list, tuple)):
         raise ValueError(f"a set is built from {type(items).__name__}, not a list")
     return frozenset(items)
@@ -350,7 +350,7 @@ def _check_pickle_opcodes(data: bytes) -> None:
     """Parse without executing: rejects truncation, unknown opcodes and memo indices that would make the
     C unpickler allocate a memo table of up to 2**33 entries."""
     for count, (opcode, arg, _pos) in enumerate(pickletools.genops(data), start=1):
-        if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT") and arg > count:
+        if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT") and isinstance(arg, int) and arg > count:
             raise ValueError(f"memo index {arg} at opcode {count} is implausible")
 
 
@@ -503,7 +503,7 @@ def _tensor_array(data: bytes, tensor: _TensorRef, byteorder: str) -> np.ndarray
         return _decode(np.empty(tensor.size, dtype), tensor.element)
     storage = np.frombuffer(data, dtype=dtype, count=len(data) // dtype.itemsize)
     _check_view_bounds(storage.size, tensor.offset, tensor.size, tensor.stride)  # again, right before the raw view
-    strides = tuple(0 if n == 1 else s * dtype.itemsize for n, s in zip(tensor.size, tensor.stride))
+    strides = tuple(0 if n == 1 else s * dtype.itemsize for n, s in zip(tensor.size, tensor.stride, strict=True))
     view = np.lib.stride_tricks.as_strided(storage[tensor.offset:], tensor.size, strides, writeable=False)
     return _decode(view, tensor.element)
 

@@ -34,7 +34,7 @@ def conv_output_size(size: Any, kernel_size: Any, stride: Any = 1, padding: Any 
     kernels, strides = int_tuple(kernel_size, n, "kernel_size"), int_tuple(stride, n, "stride")
     pads, dilations = int_tuple(padding, n, "padding"), int_tuple(dilation, n, "dilation")
     out = []
-    for w, f, s, p, d in zip(sizes, kernels, strides, pads, dilations):
+    for w, f, s, p, d in zip(sizes, kernels, strides, pads, dilations, strict=True):
         if w < 0 or f < 1 or s < 1 or p < 0 or d < 1:
             raise ValueError(f"need size ≥ 0, kernel ≥ 1, stride ≥ 1, padding ≥ 0, dilation ≥ 1; got size={w}, "
                              f"kernel_size={f}, stride={s}, padding={p}, dilation={d}")

@@ -44,7 +44,8 @@ class Summary:
         right = {3, 4, 5}
 
         def line(cells: tuple[str, ...]) -> str:
-            return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+            return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                             for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
 
         rule = "-" * len(line(headers))
         return "\n".join([f"{self.model}, input {self.input_shape}", rule, line(headers), rule,
@@ -64,7 +65,7 @@ def _bytes(n: int) -> str:
 def summary(model: Module, input_shape: Any = (1, 3, 224, 224)) -> Summary:
     """Traces `model` on an input of `input_shape` (nothing is computed) and tabulates its layers."""
     shape = tuple(int(d) for d in input_shape)
-    graph_input, _, nodes = trace(model, shape)
+    _, _, nodes = trace(model, shape)
     rows = []
     for node in nodes:
         in_shape = node.inputs[0].shape

@@ -19,8 +19,9 @@ import torch
 from hypothesis import HealthCheck, settings
 
 import pycnn
-from conftest import ISAS, assert_close, cpu_has
 from pycnn import _core
+
+from conftest import ISAS, assert_close, cpu_has
 
 torch.set_num_threads(2)
 
@@ -81,7 +82,7 @@ def assert_same_nan_pattern_and_close(actual: np.ndarray, expected: np.ndarray, 
 
 def _variants(a: np.ndarray) -> list[tuple[str, Any, np.ndarray]]:
     """(label, a in another form, the contiguous float32 array it stands for). `a` holds small integers."""
-    strided = np.zeros(a.shape + (2,), np.float32)
+    strided = np.zeros((*a.shape, 2), np.float32)
     strided[..., 0] = a
     as_bool = (a != 0)
     return [
@@ -123,7 +124,7 @@ def check_api_contract(fn: Callable[..., np.ndarray], arrays: Sequence[np.ndarra
     """fn(*arrays, **kwargs) with small-integer float32 arrays, against every other form of each array."""
     originals = [_snapshot(a) for a in arrays]
     expected = fn(*arrays, **kwargs)
-    for a, before in zip(arrays, originals):
+    for a, before in zip(arrays, originals, strict=True):
         if a is not None:
             _assert_unchanged(before, a, "float32 call")
     assert_output_array(expected, arrays)

@@ -10,6 +10,7 @@ import pytest
 
 import pycnn
 from pycnn import _core
+
 from reference import run_python
 
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import pycnn
 import pycnn.functional as F
+
 from conftest import assert_close
 from reference import SWEEP, check_api_contract, isa_cap, normal, results_per_isa, small_ints, torch_ref
 from shapes import ConvLayer, conv_layers
@@ -187,7 +188,7 @@ def test_every_isa_gives_the_same_answer(name: str, integer: bool) -> None:
 
 LAYERS = conv_layers()
 # The generic kernels are slow: one layer of each kind (kernel, stride) from each network.
-GENERIC_LAYERS = list({(l.net, l.kernel_h, l.stride): l for l in LAYERS}.values())
+GENERIC_LAYERS = list({(layer.net, layer.kernel_h, layer.stride): layer for layer in LAYERS}.values())
 
 
 def check_layer(layer: ConvLayer) -> None:
@@ -203,15 +204,15 @@ def check_layer(layer: ConvLayer) -> None:
 
 def test_layer_table_is_complete() -> None:
     assert len(LAYERS) == 86
-    assert {l.net for l in LAYERS} == {"alexnet", "vgg16", "googlenet", "resnet50"}
+    assert {layer.net for layer in LAYERS} == {"alexnet", "vgg16", "googlenet", "resnet50"}
 
 
-@pytest.mark.parametrize("layer", LAYERS, ids=lambda l: l.name)
+@pytest.mark.parametrize("layer", LAYERS, ids=lambda layer: layer.name)
 def test_real_network_layers(layer: ConvLayer) -> None:
     check_layer(layer)
 
 
-@pytest.mark.parametrize("layer", GENERIC_LAYERS, ids=lambda l: l.name)
+@pytest.mark.parametrize("layer", GENERIC_LAYERS, ids=lambda layer: layer.name)
 def test_real_network_layers_generic(layer: ConvLayer) -> None:
     with isa_cap("generic"):
         check_layer(layer)

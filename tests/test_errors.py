@@ -12,6 +12,7 @@ import pytest
 import pycnn
 import pycnn.functional as F
 from pycnn import _core
+
 from reference import AVAILABLE_ISAS, run_python
 
 

@@ -12,8 +12,9 @@ import itertools
 import numpy as np
 import pytest
 
-from conftest import assert_close
 from pycnn import _core
+
+from conftest import assert_close
 from reference import AVAILABLE_ISAS, normal, small_ints
 
 TILE = {"generic": (4, 8), "avx2": (6, 16), "avx512": (14, 32)}  # (MR, NR)

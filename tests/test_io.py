@@ -10,8 +10,6 @@ import pickle
 import shlex
 import struct
 import subprocess
-import sys
-import textwrap
 import time
 import zipfile
 from pathlib import Path
@@ -20,6 +18,7 @@ import numpy as np
 import pytest
 
 from pycnn.io import UnsafeCheckpointError, WeightsFileError, load, save
+
 from reference import run_python
 
 FAST_SECONDS = 1.0
@@ -511,7 +510,7 @@ def test_npz_header_lying_about_size_refused(tmp_path: Path) -> None:
 
 
 def test_save_rejects_what_it_cannot_write(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="safetensors or .npz"):
+    with pytest.raises(ValueError, match=r"safetensors or \.npz"):
         save({"w": np.zeros(2)}, tmp_path / "w.pth")
     assert not (tmp_path / "w.pth").exists()
     for bad in (np.array(["a"]), np.zeros(2, np.complex64), np.array([object()]), np.zeros(2, np.longdouble)):

@@ -7,9 +7,16 @@ import pytest
 import torch.nn.functional as TF
 
 import pycnn.functional as F
+
 from conftest import assert_close
-from reference import assert_same_nan_pattern_and_close, check_api_contract, normal, results_per_isa, small_ints, \
-    torch_ref
+from reference import (
+    assert_same_nan_pattern_and_close,
+    check_api_contract,
+    normal,
+    results_per_isa,
+    small_ints,
+    torch_ref,
+)
 
 # --- relu -------------------------------------------------------------------------------------------------
 

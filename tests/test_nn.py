@@ -8,6 +8,7 @@ import torch
 
 import pycnn
 from pycnn import nn
+
 from conftest import assert_close
 
 
@@ -106,7 +107,7 @@ def test_load_state_dict_non_strict_reports_keys():
     result = model.load_state_dict(state, strict=False)
     assert result.missing_keys == ["9.bias"] and result.unexpected_keys == ["unused"]
     state["9.weight"] = np.zeros((1, 1))
-    with pytest.raises(nn.StateDictError, match="size mismatch for 9.weight"):
+    with pytest.raises(nn.StateDictError, match=r"size mismatch for 9\.weight"):
         model.load_state_dict(state, strict=False)
 
 
@@ -182,5 +183,5 @@ def test_concurrent_calls_of_one_model_agree(rng):
     serial = [model(x) for x in xs]
     with ThreadPoolExecutor(8) as pool:
         parallel = list(pool.map(model, xs))
-    for a, b in zip(serial, parallel):
+    for a, b in zip(serial, parallel, strict=True):
         np.testing.assert_array_equal(a, b)

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pycnn.functional as F
+
 from conftest import assert_close
 from reference import SWEEP, check_api_contract, normal, small_ints, torch_ref
 
@@ -29,7 +30,7 @@ def pool_cases(draw: st.DrawFn, dilation: bool) -> dict[str, Any]:
     stride = draw(st.one_of(st.none(), st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3))))
     padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
     dil = (draw(st.integers(1, 3)), draw(st.integers(1, 3))) if dilation else (1, 1)
-    hw = [draw(st.integers(max(1, d * (k - 1) + 1 - 2 * p), 12)) for k, p, d in zip(kernel, padding, dil)]
+    hw = [draw(st.integers(max(1, d * (k - 1) + 1 - 2 * p), 12)) for k, p, d in zip(kernel, padding, dil, strict=True)]
     batch = draw(st.sampled_from([(), (0,), (1,), (2,)]))
     shape = (*batch, draw(st.integers(1, 3)), *hw)
     case = dict(shape=shape, kernel_size=kernel, stride=stride, padding=padding,

@@ -13,6 +13,7 @@ import pytest
 import pycnn
 import pycnn.functional as F
 from pycnn import _core
+
 from reference import AVAILABLE_ISAS, normal, run_python
 
 

@@ -12,7 +12,8 @@ _rng = np.random.default_rng()
 
 
 def _normal(shape: tuple[int, ...], std: float) -> np.ndarray:
-    return _rng.standard_normal(shape, dtype=np.float32) * np.float32(std)
+    values: np.ndarray = _rng.standard_normal(shape, dtype=np.float32) * np.float32(std)
+    return values
 
 
 def kaiming_fan_out(model: Module, linear_std: float | None = None) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any, TypeVar, Union
 
 from ..nn import Module
 
 Weights = Union[str, "os.PathLike[str]", Mapping[str, Any], None]
+ModelT = TypeVar("ModelT", bound=Module)
 
 
 def read_state(weights: Weights) -> Mapping[str, Any] | None:
@@ -23,7 +24,7 @@ def read_state(weights: Weights) -> Mapping[str, Any] | None:
                     " (pycnn downloads nothing: pass the file of torchvision's weights)")
 
 
-def load_weights(model: Module, weights: Weights) -> Module:
+def load_weights(model: ModelT, weights: Weights) -> ModelT:
     state = read_state(weights)
     if state is not None:
         model.load_state_dict(state)

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import _core
+from .. import _core, nn
 from .. import functional as F
-from .. import nn
+from .._args import as_float32
 from ._init import truncated_normal
 from ._weights import Weights, read_state
 
@@ -62,7 +62,7 @@ class InputTransform(nn.Layer):
     shift = np.array([(0.485 - 0.5) / 0.5, (0.456 - 0.5) / 0.5, (0.406 - 0.5) / 0.5], np.float32)
 
     def forward(self, x: Any) -> Any:
-        x = F.as_float32(x, "GoogLeNet: input")
+        x = as_float32(x, "GoogLeNet: input")
         out = np.empty_like(x)
         self.run(x, out)
         return out

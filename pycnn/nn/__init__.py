@@ -5,8 +5,21 @@ folded into the convolution before it, bias/ReLU/residual add fused into the con
 packed once, activation buffers reused. ``with pycnn.nn.eager():`` runs layer by layer instead.
 """
 
-from .layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Layer, Linear,
-                     LocalResponseNorm, MaxPool2d, ReLU, Sequential, Softmax)
+from .layers import (
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Layer,
+    Linear,
+    LocalResponseNorm,
+    MaxPool2d,
+    ReLU,
+    Sequential,
+    Softmax,
+)
 from .module import IncompatibleKeys, Module, StateDictError
 from .trace import cat, eager
 

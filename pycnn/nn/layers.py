@@ -22,7 +22,8 @@ Shape = tuple[int, ...]
 
 def _uniform(shape: Shape, bound: float) -> np.ndarray:
     rng = np.random.default_rng()
-    return (rng.random(shape, dtype=np.float32) * np.float32(2 * bound) - np.float32(bound))
+    values: np.ndarray = rng.random(shape, dtype=np.float32) * np.float32(2 * bound) - np.float32(bound)
+    return values
 
 
 def _padding_repr(padding: Any) -> tuple[int, ...]:

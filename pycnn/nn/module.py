@@ -31,9 +31,9 @@ def to_numpy(value: Any, name: str) -> np.ndarray:
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor, read without importing torch
         value = value.detach().cpu()
         try:
-            return value.numpy()
+            return np.asarray(value.numpy())
         except TypeError:
-            return value.float().numpy()
+            return np.asarray(value.float().numpy())
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as e:

@@ -13,7 +13,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 import numpy as np
 
@@ -32,7 +32,7 @@ class Step:
     name: str
     inputs: list[Value]
     output: Value
-    execute: Callable[..., None]  # execute(*input_arrays, out)
+    execute: Callable[..., np.ndarray | None]  # execute(*input_arrays, out); a view returns its array
     is_view: bool = False
     fused: list[str] = field(default_factory=list)
 
@@ -51,7 +51,7 @@ class _Consumers:
         return users[0] if len(users) == 1 else None
 
 
-def _is_layer(node: Node | None, kind: type) -> bool:
+def _is_layer(node: Node | None, kind: type) -> TypeGuard[Node]:
     return node is not None and node.op == "layer" and isinstance(node.module, kind)
 
 
@@ -65,7 +65,7 @@ class _Builder:
 
     def build(self) -> list[Step]:
         position = {id(n): i for i, n in enumerate(self.nodes)}
-        for i, node in enumerate(self.nodes):
+        for node in self.nodes:
             if id(node) in self.absorbed:
                 continue
             step, last = self._step(node)
@@ -103,7 +103,7 @@ class _Builder:
         bn_node = self._next(last.output)
         bn = None
         if _is_layer(bn_node, BatchNorm2d):
-            bn, last = bn_node.module, bn_node
+            bn, last = cast(BatchNorm2d, bn_node.module), bn_node
             fused.append(bn_node.name)
             self._absorb(bn_node)
         residual = None
@@ -144,7 +144,8 @@ class _Builder:
             has_bias = conv.bias is not None or bn is not None
             self.packed[key] = (_core.PackedConv2d(w.astype(np.float32), conv.groups),
                                 b.astype(np.float32) if has_bias else None)
-        return self.packed[key]
+        packed: tuple[Any, F32 | None] = self.packed[key]
+        return packed
 
     def _linear_step(self, node: Node) -> tuple[Step, Node]:
         linear: Linear = node.module  # type: ignore[assignment]
@@ -225,7 +226,7 @@ class Plan:
             for step in self.steps:
                 ins = [arrays[id(v)] for v in step.inputs]
                 if step.is_view:
-                    arrays[id(step.output)] = step.execute(*ins)
+                    arrays[id(step.output)] = cast(np.ndarray, step.execute(*ins))
                     continue
                 shape = step.output.shape
                 if id(step.output) == out_root:

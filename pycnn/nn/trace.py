@@ -101,9 +101,9 @@ class Tracer:
 def _cat_shape(shapes: list[tuple[int, ...]], dim: int) -> tuple[int, ...]:
     first = shapes[0]
     for s in shapes[1:]:
-        if len(s) != len(first) or any(a != b for i, (a, b) in enumerate(zip(s, first)) if i != dim):
+        if len(s) != len(first) or any(a != b for i, (a, b) in enumerate(zip(s, first, strict=True)) if i != dim):
             raise ValueError(f"cat: shapes {shapes} differ outside dimension {dim}")
-    return first[:dim] + (sum(s[dim] for s in shapes),) + first[dim + 1:]
+    return (*first[:dim], sum(s[dim] for s in shapes), *first[dim + 1:])
 
 
 def active() -> Tracer | None:
