@@ -1,3 +1,5 @@
+"""`python -m pycnn`: the `pycnn` command (see pycnn.cli)."""
+
 import sys
 
 from .cli import main

@@ -1,62 +1,280 @@
-"""``python -m pycnn``: runs a small convolution stack and prints where the time goes."""
+"""The `pycnn` command (also `python -m pycnn`): benchmark, summarise and chart the classic CNNs."""
 
 from __future__ import annotations
 
 import argparse
-import time
+import json
+import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
-import numpy as np
+from . import _zoo
+from .bench import report as bench_report
+from .bench.peers import PEER_NAMES, available_peers, peer_available
 
-from . import __version__, functional as F, get_num_threads, isa, set_num_threads
+DESCRIPTION = """\
+pycnn: a convolution engine for Python (hand-written SIMD C++ kernels behind a numpy API).
+
+commands:
+  bench      time the classic CNNs in pycnn beside PyTorch and ONNX Runtime (the default command)
+  summary    a model's layers: output shapes, parameters, multiply-accumulates
+  plot       charts (complexity: ImageNet accuracy vs operations, with pycnn's latency here)
+
+`pycnn` with no command runs `pycnn bench`; `pycnn COMMAND --help` explains each command."""
+
+EXAMPLES = """\
+examples:
+  pycnn                                   # bench: alexnet, vgg16, googlenet, resnet18, resnet50 at batch 1
+  pycnn bench --models resnet50 --batch 8 --threads 2 --json resnet50.json
+  pycnn summary vgg16 --input 1,3,224,224
+  pycnn plot complexity --out complexity.png
+  pycnn --info                            # build, ISA and threads, for bug reports"""
+
+BENCH_DESCRIPTION = f"""\
+Times the classic CNNs at random weights (no download): pycnn, and beside it PyTorch, ONNX Runtime and
+OpenVINO when importable, with the same weights and input, in alternation in one process (each runtime gets an
+untimed call right before each timed one). Prints one row per model: median ms, images/s, GFLOP/s
+(2 x MACs / time), % of this machine's FMA peak, each peer's median ms and pycnn's ratio to it (pycnn ms /
+peer ms: below 1, pycnn is faster), pycnn's first-call cost and its max error relative to torch's logits.
+
+--json PATH writes every number as JSON:
+{bench_report.__doc__.split("JSON schema", 1)[1].split(chr(10), 1)[1]}"""
 
 
-def _median_ms(fn: Callable[[], object], repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times))
+class CommandError(Exception):
+    """A failure to report as `pycnn CMD: error: ...` with exit status 1 (the request was valid)."""
 
 
-def demo(repeat: int) -> None:
-    """A VGG-style block on a 224×224 RGB image: conv → ReLU → conv → ReLU → max-pool, timed op by op."""
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((1, 3, 224, 224), dtype=np.float32)
-    w1 = rng.standard_normal((64, 3, 3, 3), dtype=np.float32) * 0.2
-    w2 = rng.standard_normal((64, 64, 3, 3), dtype=np.float32) * 0.05
-    y1 = F.conv2d(x, w1, padding=1)
-    a1 = F.relu(y1)
-    y2 = F.conv2d(a1, w2, padding=1)
-    a2 = F.relu(y2)
-    steps = [
-        ("conv2d 3→64, 3×3", lambda: F.conv2d(x, w1, padding=1), 64 * 3 * 9 * 224 * 224),
-        ("relu", lambda: F.relu(y1), 0),
-        ("conv2d 64→64, 3×3", lambda: F.conv2d(a1, w2, padding=1), 64 * 64 * 9 * 224 * 224),
-        ("relu", lambda: F.relu(y2), 0),
-        ("max_pool2d 2×2", lambda: F.max_pool2d(a2, 2), 0),
-    ]
-    print(f"pycnn {__version__}  ISA {isa()}  threads {get_num_threads()}")
-    print(f"{'op':22s} {'output shape':>20s} {'median ms':>10s} {'GFLOP/s':>8s}")
-    for name, fn, macs in steps:
-        ms = _median_ms(fn, repeat)
-        shape = str(tuple(np.shape(fn())))
-        rate = f"{2 * macs / ms / 1e6:8.1f}" if macs else ""
-        print(f"{name:22s} {shape:>20s} {ms:10.2f} {rate:>8s}")
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _model_list(text: str) -> list[str]:
+    try:
+        return _zoo.parse_model_list(text)
+    except _zoo.UnknownModelError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _charted_model_list(text: str) -> list[str]:
+    from .viz.imagenet_accuracy import TOP1_PERCENT
+
+    names = _model_list(text)
+    for name in names:
+        if name not in TOP1_PERCENT:
+            raise argparse.ArgumentTypeError(f"{name} has no documented ImageNet accuracy to chart; charted models: "
+                                             f"{', '.join(TOP1_PERCENT)}")
+    return names
+
+
+def _model_name(text: str) -> str:
+    try:
+        return _zoo.check_model_name(text.strip())
+    except _zoo.UnknownModelError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _input_shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(d) for d in text.split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) != 4 or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"expected N,C,H,W as four positive integers (like 1,3,224,224), "
+                                         f"got {text!r}")
+    return shape
+
+
+def _peer_list(text: str) -> list[str]:
+    if text == "auto":
+        return available_peers()
+    if text == "none":
+        return []
+    peers = [p.strip() for p in text.split(",") if p.strip()]
+    for peer in peers:
+        if peer not in PEER_NAMES:
+            raise argparse.ArgumentTypeError(f"unknown peer {peer!r}; peers: {', '.join(PEER_NAMES)}, "
+                                             "or auto (every importable one) or none")
+        if not peer_available(peer):
+            raise argparse.ArgumentTypeError(f"{peer} is not importable here (it needs torch and torchvision, "
+                                             "and the ONNX runtimes need onnx too)")
+    return [p for p in PEER_NAMES if p in peers]
+
+
+def _add_bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from . import get_num_threads
+
+    bench = commands.add_parser("bench", help="time the classic CNNs beside PyTorch and ONNX Runtime",
+                                description=BENCH_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench.add_argument("--models", type=_model_list, default=list(_zoo.DEFAULT_BENCH_MODELS), metavar="LIST",
+                       help=f"comma-separated models (default: {','.join(_zoo.DEFAULT_BENCH_MODELS)}; "
+                            f"known: {', '.join(_zoo.MODEL_NAMES)})")
+    bench.add_argument("--batch", type=_positive_int, default=1, help="images per call (default 1)")
+    bench.add_argument("--threads", type=_positive_int, default=get_num_threads(),
+                       help=f"threads of pycnn and of each peer (default {get_num_threads()}: this process's cores)")
+    bench.add_argument("--repeat", type=_positive_int, default=10,
+                       help="timed runs per runtime and model; the median is reported (default 10)")
+    bench.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where pycnn runs (default cpu)")
+    bench.add_argument("--peers", type=_peer_list, default="auto", metavar="LIST",
+                       help=f"runtimes to compare with: a comma list of {', '.join(PEER_NAMES)}, 'auto' (default: "
+                            "every importable one) or 'none' (pycnn alone, on its own random weights)")
+    bench.add_argument("--json", type=Path, metavar="PATH", help="also write every number to PATH as JSON")
+    bench.set_defaults(run=_bench)
+
+
+def _add_summary_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    summary = commands.add_parser(
+        "summary", help="a model's layers: output shapes, parameters, MACs",
+        description="Prints the per-layer table of pycnn.summary: each layer's output shape, parameters, "
+                    "multiply-accumulates and activation size, and the totals. Nothing is computed: the model is "
+                    "traced on an input of the given shape.")
+    summary.add_argument("model", type=_model_name, help=f"one of: {', '.join(_zoo.MODEL_NAMES)}")
+    summary.add_argument("--input", type=_input_shape, default=(1, 3, 224, 224), metavar="N,C,H,W",
+                         help="input shape (default 1,3,224,224)")
+    summary.set_defaults(run=_summary)
+
+
+def _add_plot_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    plot = commands.add_parser("plot", help="charts of the classic CNNs (needs matplotlib)",
+                               description='Charts, written as PNG. Needs matplotlib: pip install "pycnn[viz]".')
+    charts = plot.add_subparsers(dest="chart", metavar="CHART", required=True)
+    complexity = charts.add_parser(
+        "complexity", help="ImageNet top-1 accuracy vs G-MACs, bubble area = parameters",
+        description="The classic chart of CNN architectures: x = G-MACs per 224x224 image (from pycnn.summary), "
+                    "y = ImageNet top-1 accuracy that torchvision documents for each model's IMAGENET1K_V1 weights, "
+                    "bubble area proportional to the parameters, each bubble labelled with pycnn's median batch-1 "
+                    "latency measured now on this machine (random weights).")
+    complexity.add_argument("--out", type=Path, required=True, metavar="FILE.png", help="where to write the PNG")
+    complexity.add_argument("--models", type=_charted_model_list, metavar="LIST",
+                            help="comma-separated models (default: every model with torchvision weights)")
+    complexity.add_argument("--repeat", type=_positive_int, default=3, help="timed runs per model (default 3)")
+    complexity.add_argument("--no-latency", action="store_true", help="do not measure: label bubbles by name only")
+    complexity.set_defaults(run=_plot_complexity)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pycnn", description=DESCRIPTION, epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--info", action="store_true", help="print pycnn's build, ISA, threads and CUDA support")
+    parser.add_argument("--version", action="version", version=f"pycnn {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_bench_parser(commands)
+    _add_summary_parser(commands)
+    _add_plot_parser(commands)
+    return parser
+
+
+def _version() -> str:
+    from ._version import __version__
+
+    return __version__
+
+
+def _with_default_command(argv: list[str]) -> list[str]:
+    """`pycnn` and `pycnn --models x` mean `pycnn bench ...`; --help, --info and --version stay top-level."""
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--info", "--version")):
+        return ["bench", *argv]
+    return argv
+
+
+def _check_device(device: str) -> None:
+    if device == "cpu":
+        return
+    from ._config import config
+
+    facts = config()
+    if not facts["cuda_built"]:
+        raise CommandError("--device cuda: this pycnn was built without CUDA kernels (pycnn --info shows the build)")
+    if not facts["cuda_available"]:
+        raise CommandError("--device cuda: this pycnn has CUDA kernels, but no usable CUDA device was found")
+    raise CommandError("--device cuda: the benchmark does not run on CUDA yet")
+
+
+def _bench(args: argparse.Namespace) -> None:
+    from .bench import BenchReport, BenchSettings, ModelResult, run_benchmark
+    from .bench.progress import Progress
+
+    _check_device(args.device)
+    settings = BenchSettings(models=args.models, batch=args.batch, threads=args.threads, repeat=args.repeat,
+                             peers=args.peers, device=args.device)
+    progress = Progress(total=len(settings.models) * (1 + settings.repeat))
+
+    def print_row(report: BenchReport, result: ModelResult) -> None:
+        progress.close()
+        if len(report.results) == 1:
+            print(bench_report.title(report), bench_report.header_line(report), sep="\n")
+        print(bench_report.row_line(report, result), flush=True)
+
+    report = run_benchmark(settings, progress, on_result=print_row)
+    progress.close()
+    print(bench_report.footnote(report))
+    if args.json is not None:
+        args.json.write_text(json.dumps(bench_report.to_json(report), indent=2) + "\n")
+        print(f"wrote {args.json}")
+
+
+def _summary(args: argparse.Namespace) -> None:
+    from .summary import summary
+
+    model = _zoo.build_model(args.model)
+    try:
+        table = summary(model, args.input)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"argument --input: {args.model} cannot take input {args.input}: "
+                                         f"{str(error).splitlines()[0]}") from None
+    print(table)
+
+
+def _plot_complexity(args: argparse.Namespace) -> None:
+    from . import get_num_threads, isa
+    from .viz import VizUnavailable, complexity_points, plot_complexity
+    from .viz._figure import new_figure
+
+    try:
+        new_figure((100, 100))  # fail before minutes of measuring when matplotlib is missing
+    except VizUnavailable as error:
+        raise CommandError(str(error)) from None
+    measure = not args.no_latency
+    progress_note: Callable[[str], None] = (lambda name: print(f"measuring {name}", file=sys.stderr)) \
+        if measure and sys.stderr.isatty() else (lambda name: None)
+    points = complexity_points(args.models, measure_latency=measure, repeat=args.repeat, on_model=progress_note)
+    note = (f"latency: pycnn {_version()}, batch 1, {get_num_threads()} threads, {isa()}, median of {args.repeat} "
+            "runs on this machine" if measure else "")
+    print(f"wrote {plot_complexity(points, args.out, note=note)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pycnn", description=__doc__)
-    parser.add_argument("--threads", type=int, help="threads to use (default: all cores this process may use)")
-    parser.add_argument("--repeat", type=int, default=10, help="timed runs per op (default 10)")
-    args = parser.parse_args(argv)
-    if args.threads is not None:
-        if args.threads < 1:
-            parser.error("--threads must be at least 1")
-        set_num_threads(args.threads)
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
-    demo(args.repeat)
+    """Runs the command line `argv` (default: sys.argv[1:]); returns the exit status (0, 1 or 2)."""
+    parser = build_parser()
+    args = parser.parse_args(_with_default_command(list(sys.argv[1:] if argv is None else argv)))
+    if args.info:
+        from ._config import show_config
+
+        show_config()
+        return 0
+    command_parser = parser if args.command is None else _subparser(parser, args)
+    try:
+        args.run(args)
+    except argparse.ArgumentTypeError as error:
+        command_parser.error(str(error))
+    except CommandError as error:
+        print(f"{command_parser.prog}: error: {error}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _subparser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the command (and chart) that args came from, for its error messages."""
+    found = parser
+    for name in (args.command, getattr(args, "chart", None)):
+        actions = [a for a in found._actions if isinstance(a, argparse._SubParsersAction)]
+        if name is None or not actions:
+            break
+        found = actions[0].choices[name]
+    return found

@@ -1,0 +1,61 @@
+"""The classic models by name, for the command line, the benchmark and the charts."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from . import models
+from .models._weights import Weights
+from .nn import Module
+
+MODEL_NAMES: tuple[str, ...] = (
+    "alexnet", "alexnet_original",
+    "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+    "googlenet",
+    "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+)
+
+# What `pycnn bench` runs when no --models is given: one network of each family, batch 1.
+DEFAULT_BENCH_MODELS: tuple[str, ...] = ("alexnet", "vgg16", "googlenet", "resnet18", "resnet50")
+
+
+class UnknownModelError(ValueError):
+    """A model name that pycnn.models does not build."""
+
+
+def check_model_name(name: str) -> str:
+    """`name` itself when pycnn.models builds it; else UnknownModelError naming the known models."""
+    if name in MODEL_NAMES:
+        return name
+    close = difflib.get_close_matches(name, MODEL_NAMES, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    raise UnknownModelError(f"unknown model {name!r}{hint}; known models: {', '.join(MODEL_NAMES)}")
+
+
+def parse_model_list(text: str) -> list[str]:
+    """'alexnet, resnet18' → ['alexnet', 'resnet18'], every name checked, duplicates dropped, order kept."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise UnknownModelError(f"no model named in {text!r}; known models: {', '.join(MODEL_NAMES)}")
+    return list(dict.fromkeys(check_model_name(n) for n in names))
+
+
+def build_model(name: str, weights: Weights = None, **kwargs: Any) -> Module:
+    """pycnn.models.<name>(weights=weights, **kwargs): randomly initialised when `weights` is None.
+
+    GoogLeNet is built for inference, as torchvision's pretrained one is: without the auxiliary classifiers.
+    """
+    if check_model_name(name) == "googlenet":
+        kwargs.setdefault("aux_logits", False)
+        if weights is None:
+            kwargs.setdefault("init_weights", True)
+    model: Module = getattr(models, name)(weights=weights, **kwargs)
+    return model
+
+
+def input_shape_for(name: str, batch: int = 1) -> tuple[int, int, int, int]:
+    """The ImageNet input every classic model takes: (batch, 3, 224, 224)."""
+    check_model_name(name)
+    return (batch, 3, 224, 224)
+

@@ -1,0 +1,102 @@
+"""The runtimes pycnn is compared with, each used only when importable: PyTorch (torchvision's models, also the
+source of the shared random weights), ONNX Runtime and OpenVINO (running the ONNX file that torch exports)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+PEER_NAMES: tuple[str, ...] = ("torch", "onnxruntime", "openvino")
+
+# pycnn models that torchvision also builds (alexnet_original is the paper's two-GPU network, not in torchvision).
+TORCHVISION_MODELS = frozenset({"alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19",
+                                "vgg19_bn", "googlenet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"})
+
+# What each peer needs importable: the ONNX runtimes run the file torch.onnx exports from torchvision's model.
+_REQUIRES = {"torch": ("torch", "torchvision"), "onnxruntime": ("torch", "torchvision", "onnx", "onnxruntime"),
+             "openvino": ("torch", "torchvision", "onnx", "openvino")}
+
+Runner = Callable[[np.ndarray], np.ndarray]
+
+
+def peer_available(name: str) -> bool:
+    return all(importlib.util.find_spec(module) is not None for module in _REQUIRES[name])
+
+
+def available_peers() -> list[str]:
+    """The peers importable in this environment, in PEER_NAMES order."""
+    return [name for name in PEER_NAMES if peer_available(name)]
+
+
+def peer_version(name: str) -> str:
+    return str(importlib.import_module(name).__version__)
+
+
+def set_peer_threads(threads: int) -> None:
+    """PyTorch's intra-op threads (the ONNX runtimes get theirs when their sessions are made)."""
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def torchvision_model(name: str, seed: int = 0) -> Any:
+    """torchvision.models.<name> in eval mode with seeded random weights and non-trivial BatchNorm statistics
+    (fresh BatchNorm layers would be identities and hide errors). Torch's global random state is left alone."""
+    import torch
+    import torchvision
+
+    kwargs = {"aux_logits": False, "init_weights": True} if name == "googlenet" else {}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = getattr(torchvision.models, name)(**kwargs).eval()
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                assert m.running_mean is not None and m.running_var is not None
+                m.running_mean.copy_(torch.rand(m.num_features, generator=generator) * 0.2 - 0.1)
+                m.running_var.copy_(torch.rand(m.num_features, generator=generator) + 0.5)
+    return model
+
+
+def torch_runner(model: Any) -> Runner:
+    import torch
+
+    def run(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            out: np.ndarray = model(torch.from_numpy(x)).numpy()
+            return out
+
+    return run
+
+
+def export_onnx(model: Any, x: np.ndarray, path: str | os.PathLike[str]) -> None:
+    """torchvision's model as an ONNX file for input shape x.shape (TorchScript exporter, input 'x', output 'y')."""
+    import torch
+
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.from_numpy(x),), str(path), input_names=["x"], output_names=["y"],
+                          dynamo=False)
+
+
+def onnxruntime_runner(path: str | os.PathLike[str], threads: int) -> Runner:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return lambda x: session.run(None, {"x": x})[0]
+
+
+def openvino_runner(path: str | os.PathLike[str], threads: int) -> Runner:
+    import openvino as ov
+
+    compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": threads})
+    return lambda x: compiled(x)[0]

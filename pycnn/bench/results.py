@@ -1,0 +1,58 @@
+"""What a benchmark run measured: settings, and per model pycnn's numbers and each peer's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    models: list[str]
+    batch: int = 1
+    threads: int = 1
+    repeat: int = 10
+    peers: list[str] = field(default_factory=list)  # the peers asked for and importable
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class PeerResult:
+    median_ms: float
+    ratio: float  # pycnn's median ms / this peer's: below 1, pycnn is faster
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    model: str
+    input_shape: tuple[int, ...]
+    weights: str  # "torchvision random init" (shared with the peers) or "pycnn random init"
+    params: int
+    macs: int  # multiply-accumulates of one call on input_shape (the whole batch)
+    median_ms: float
+    times_ms: list[float]
+    first_call_ms: float  # pycnn's first call: tracing, BN folding, weight packing, then the run
+    peak_gflops: float | None
+    peers: dict[str, PeerResult]
+    max_rel_error: float | None  # max |pycnn - torch| / max |torch| over the logits; None without torch
+
+    @property
+    def images_per_s(self) -> float:
+        return self.input_shape[0] / (self.median_ms / 1e3)
+
+    @property
+    def gflops(self) -> float:
+        return 2 * self.macs / (self.median_ms / 1e3) / 1e9
+
+    @property
+    def percent_of_peak(self) -> float | None:
+        return None if self.peak_gflops is None else 100 * self.gflops / self.peak_gflops
+
+
+@dataclass
+class BenchReport:
+    config: dict[str, Any]  # pycnn.config()
+    settings: BenchSettings
+    peak_gflops: float | None
+    peer_versions: dict[str, str]
+    results: list[ModelResult] = field(default_factory=list)

@@ -1,0 +1,73 @@
+"""`run_benchmark`: the classic models, pycnn beside its peers, timed in one process."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+
+import numpy as np
+
+from .. import get_num_threads, set_num_threads
+from .._config import config
+from ..summary import summary
+from . import peers as _peers
+from .peak import measure_peak_gflops
+from .progress import Progress
+from .results import BenchReport, BenchSettings, ModelResult, PeerResult
+from .timing import alternating_times, medians, timed_call
+from .workload import Workload, build_workload
+
+
+def run_benchmark(settings: BenchSettings, progress: Progress | None = None,
+                  on_result: Callable[[BenchReport, ModelResult], None] | None = None) -> BenchReport:
+    """Times every model of `settings` in pycnn and in each peer, in alternation; medians over settings.repeat.
+
+    pycnn and the peers use settings.threads threads. `progress` (if given) advances once per model built and
+    once per timing round; `on_result(report, result)` is called as soon as a model is done (to print its row at once).
+    """
+    previous_threads = get_num_threads()
+    set_num_threads(settings.threads)
+    try:
+        return _run(settings, progress, on_result)
+    finally:
+        set_num_threads(previous_threads)
+
+
+def _run(settings: BenchSettings, progress: Progress | None,
+         on_result: Callable[[BenchReport, ModelResult], None] | None) -> BenchReport:
+    if settings.peers:
+        _peers.set_peer_threads(settings.threads)
+    report = BenchReport(config=config(), settings=settings, peak_gflops=measure_peak_gflops(),
+                         peer_versions={p: _peers.peer_version(p) for p in settings.peers})
+    with tempfile.TemporaryDirectory(prefix="pycnn-bench-") as workdir:
+        for name in settings.models:
+            if progress is not None:
+                progress.draw(f"{name}: building")
+            workload = build_workload(name, settings.batch, settings.threads, settings.peers, workdir)
+            if progress is not None:
+                progress.advance(f"{name}: timing")
+            result = _measure(workload, settings.repeat, report.peak_gflops, progress)
+            report.results.append(result)
+            if on_result is not None:
+                on_result(report, result)
+            del workload
+    return report
+
+
+def _measure(workload: Workload, repeat: int, peak_gflops: float | None, progress: Progress | None) -> ModelResult:
+    first_call_s, output = timed_call(workload.run_pycnn)
+    error = None
+    if workload.reference is not None:
+        expected = workload.reference()
+        error = float(np.abs(np.asarray(output) - expected).max() / max(float(np.abs(expected).max()), 1e-30))
+    runners = {"pycnn": workload.run_pycnn, **workload.peers}
+    label = f"{workload.name}: timing"
+    times = alternating_times(runners, repeat, None if progress is None else lambda _: progress.advance(label))
+    median_s = medians(times)
+    peers = {p: PeerResult(1e3 * median_s[p], median_s["pycnn"] / median_s[p]) for p in workload.peers}
+    counts = summary(workload.model, workload.input.shape)
+    return ModelResult(
+        model=workload.name, input_shape=tuple(workload.input.shape), weights=workload.weights,
+        params=counts.params, macs=counts.macs,
+        median_ms=1e3 * median_s["pycnn"], times_ms=[1e3 * t for t in times["pycnn"]],
+        first_call_ms=1e3 * first_call_s, peak_gflops=peak_gflops, peers=peers, max_rel_error=error)

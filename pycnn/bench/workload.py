@@ -1,0 +1,61 @@
+"""One benchmark case: a classic model built with the same random weights in pycnn and in every peer."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import _zoo
+from ..nn import Module
+from . import peers as _peers
+
+
+@dataclass
+class Workload:
+    """pycnn's model, its input (batch, 3, 224, 224) and a runner per peer, all holding the same weights."""
+
+    name: str
+    model: Module
+    input: np.ndarray
+    peers: dict[str, Callable[[], np.ndarray]] = field(default_factory=dict)
+    reference: Callable[[], np.ndarray] | None = None  # torch's output on the same input, for the error
+    weights: str = "pycnn random init"  # where the random weights come from
+
+    def run_pycnn(self) -> np.ndarray:
+        out: np.ndarray = self.model(self.input)
+        return out
+
+
+def build_workload(name: str, batch: int, threads: int, peers: Sequence[str], workdir: str | os.PathLike[str],
+                   seed: int = 0) -> Workload:
+    """The model `name` in pycnn and in each of `peers` that can run it (torch, onnxruntime, openvino).
+
+    With torch among the peers, torchvision's model supplies the weights and pycnn loads its state dict; the
+    ONNX runtimes run the ONNX file exported from it into `workdir`. Without torch, pycnn runs alone on its own
+    random initialisation. Peers need torchvision's version of the model: alexnet_original runs alone.
+    """
+    x = np.random.default_rng(seed).standard_normal(_zoo.input_shape_for(name, batch), dtype=np.float32)
+    if not peers or name not in _peers.TORCHVISION_MODELS:
+        return Workload(name, _zoo.build_model(name), x)
+    reference = _peers.torchvision_model(name, seed)
+    # torchvision's random GoogLeNet takes its input as it is; pycnn's, built from weights, would re-normalise it.
+    extra = {"transform_input": False} if name == "googlenet" else {}
+    model = _zoo.build_model(name, weights=reference.state_dict(), **extra)
+    run_torch = _bind(_peers.torch_runner(reference), x)
+    runners: dict[str, Callable[[], np.ndarray]] = {"torch": run_torch} if "torch" in peers else {}
+    onnx_peers = [p for p in peers if p in ("onnxruntime", "openvino")]
+    if onnx_peers:
+        path = os.path.join(workdir, f"{name}.onnx")
+        _peers.export_onnx(reference, x, path)
+        for peer in onnx_peers:
+            make = _peers.onnxruntime_runner if peer == "onnxruntime" else _peers.openvino_runner
+            runners[peer] = _bind(make(path, threads), x)
+        os.remove(path)  # the runtimes hold their own copy of the weights
+    return Workload(name, model, x, runners, reference=run_torch, weights="torchvision random init")
+
+
+def _bind(run: _peers.Runner, x: np.ndarray) -> Callable[[], np.ndarray]:
+    return lambda: run(x)
