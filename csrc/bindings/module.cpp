@@ -98,14 +98,26 @@ Conv2dParams conv_params(const Shape& xs, const Shape& ws, int64_t groups, Pair 
   return p;
 }
 
-// Convolution weights packed once into the micro-kernel layout of the ISA in use when packing.
+ConvAlgorithm parse_conv_algorithm(const std::string& name) {
+  for (ConvAlgorithm a : {ConvAlgorithm::gemm, ConvAlgorithm::winograd}) {
+    if (name == conv_algorithm_name(a)) return a;
+  }
+  throw py::value_error("algorithm must be 'gemm' or 'winograd', got '" + name + "'");
+}
+
+// Convolution weights prepared once, for one algorithm, in the layout of the ISA in use when packing.
 struct PackedConv2d {
-  PackedConv2d(const py::array& w, int64_t groups) : shape(dims(w, "weight", 4)), groups(groups) {
+  PackedConv2d(const py::array& w, int64_t groups, const std::string& algorithm)
+      : shape(dims(w, "weight", 4)), groups(groups) {
     const Shape xs{1, shape[1] * groups, shape[2], shape[3]};
     const Conv2dParams p = conv_params(xs, shape, groups, {1, 1}, {0, 0, 0, 0}, {1, 1});
+    const ConvAlgorithm a = parse_conv_algorithm(algorithm);
+    require(a != ConvAlgorithm::winograd || winograd_supports(p),
+            "algorithm='winograd' needs 3x3 weights and groups=1, got weight of shape " + shape_str(shape) +
+                " with groups=" + std::to_string(groups));
     const float* wp = in_ptr(w, "weight", shape);
     py::gil_scoped_release release;
-    weights = std::make_unique<ConvWeights>(ConvWeights::packed(wp, p, kernels()));
+    weights = std::make_unique<ConvWeights>(ConvWeights::packed(wp, p, kernels(), a));
   }
   Shape shape;
   int64_t groups;
@@ -138,6 +150,12 @@ void conv2d(const py::array& x, const py::array& w, const std::optional<py::arra
             Pair stride, Quad padding, Pair dilation, int64_t groups, bool relu,
             const std::optional<py::array>& residual) {
   run_conv2d(x, dims(w, "weight", 4), nullptr, &w, bias, out, stride, padding, dilation, groups, relu, residual);
+}
+
+std::string conv_algorithm(const Shape& xs, const Shape& ws, Pair stride, Quad padding, Pair dilation,
+                           int64_t groups) {
+  require(xs.size() == 4 && ws.size() == 4, "input_shape and weight_shape must have 4 dimensions");
+  return conv_algorithm_name(choose_conv_algorithm(conv_params(xs, ws, groups, stride, padding, dilation), kernels()));
 }
 
 void conv2d_packed(const py::array& x, const PackedConv2d& w, const std::optional<py::array>& bias,
@@ -335,10 +353,16 @@ PYBIND11_MODULE(_core, m) {
         py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups"), py::arg("relu") = false,
         py::arg("residual") = py::none());
   py::class_<bind::PackedConv2d>(m, "PackedConv2d", "Convolution weights packed once for repeated calls.")
-      .def(py::init<const py::array&, int64_t>(), py::arg("weight"), py::arg("groups"))
+      .def(py::init<const py::array&, int64_t, const std::string&>(), py::arg("weight"), py::arg("groups"),
+           py::arg("algorithm") = "gemm")
       .def_property_readonly("shape", [](const bind::PackedConv2d& w) { return w.shape; })
       .def_property_readonly("groups", [](const bind::PackedConv2d& w) { return w.groups; })
+      .def_property_readonly("algorithm",
+                             [](const bind::PackedConv2d& w) { return conv_algorithm_name(w.weights->algorithm()); })
       .def_property_readonly("isa", [](const bind::PackedConv2d& w) { return isa_name(w.weights->kernels().isa); });
+  m.def("conv_algorithm", &bind::conv_algorithm, py::arg("input_shape"), py::arg("weight_shape"), py::arg("stride"),
+        py::arg("padding"), py::arg("dilation"), py::arg("groups"),
+        "The algorithm pycnn picks for this convolution in a model plan: 'winograd' or 'gemm'.");
   m.def("conv2d_packed", &bind::conv2d_packed, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("out"),
         py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("relu") = false,
         py::arg("residual") = py::none());

@@ -1,11 +1,14 @@
 // Convolution as one GEMM per (image, group): weights are A (out channels × C·KH·KW), the input is B,
 // packed by im2col block by block — or read directly when the convolution is 1×1 with stride 1.
+// 3×3 stride-1 layers with enough channels and tiles go to Winograd instead (winograd.h).
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include "pycnn/gemm.h"
 #include "pycnn/im2col.h"
 #include "pycnn/ops.h"
+#include "pycnn/winograd.h"
 
 namespace pycnn {
 namespace {
@@ -29,10 +32,17 @@ ConvWeights::ConvWeights(const float* w, const Conv2dParams& p, const KernelTabl
   }
 }
 
-ConvWeights ConvWeights::packed(const float* w, const Conv2dParams& p, const KernelTable& kernels) {
-  const ConvWeights view(w, p, kernels);
+ConvWeights ConvWeights::packed(const float* w, const Conv2dParams& p, const KernelTable& kernels,
+                                ConvAlgorithm algorithm) {
   ConvWeights out;
   out.kernels_ = &kernels;
+  if (algorithm == ConvAlgorithm::winograd) {
+    if (!winograd_supports(p)) throw std::invalid_argument("Winograd F(4x4,3x3) needs a 3x3 convolution with "
+                                                           "stride 1, dilation 1 and one group");
+    out.winograd_ = std::make_unique<WinogradWeights>(w, p.out_channels, p.in_channels, kernels);
+    return out;
+  }
+  const ConvWeights view(w, p, kernels);
   for (const auto& g : view.groups_) {
     out.groups_.push_back(
         std::make_unique<PackedPanels>(*g, p.out_channels / p.groups, group_depth(p), kernels.gemm.mr));
@@ -40,7 +50,31 @@ ConvWeights ConvWeights::packed(const float* w, const Conv2dParams& p, const Ker
   return out;
 }
 
+const char* conv_algorithm_name(ConvAlgorithm a) { return a == ConvAlgorithm::winograd ? "winograd" : "gemm"; }
+
+// Winograd when it needs at most half the multiplies of direct convolution, counting the tiles that pad the
+// output to 4×4 blocks and the last GEMM panel to NR tiles: the other half pays for the transforms. Few
+// channels (a first layer on RGB) leave its GEMMs too shallow to run fast, so both sides need 16.
+ConvAlgorithm choose_conv_algorithm(const Conv2dParams& p, const KernelTable& kernels) {
+  constexpr int64_t kMinChannels = 16;
+  if (!winograd_supports(p) || p.in_channels < kMinChannels || p.out_channels < kMinChannels) {
+    return ConvAlgorithm::gemm;
+  }
+  const int64_t nr = kernels.gemm.nr;
+  const int64_t tiles = p.batch * ((p.out_h + kWinogradTile - 1) / kWinogradTile) *
+                        ((p.out_w + kWinogradTile - 1) / kWinogradTile);
+  const int64_t winograd_macs = kWinogradPoints * ((tiles + nr - 1) / nr * nr);
+  const int64_t direct_macs = 9 * p.batch * p.out_h * p.out_w;
+  return 2 * winograd_macs <= direct_macs ? ConvAlgorithm::winograd : ConvAlgorithm::gemm;
+}
+
 void conv2d(const Conv2dParams& p, const float* x, const ConvWeights& w, const Conv2dEpilogue& ep, float* y) {
+  if (w.algorithm() == ConvAlgorithm::winograd) {
+    if (!winograd_supports(p)) throw std::invalid_argument("weights prepared for Winograd F(4x4,3x3) need stride 1 "
+                                                           "and dilation 1");
+    winograd_conv2d(p, x, w.winograd(), w.kernels(), ep, y);
+    return;
+  }
   const int64_t cin = p.in_channels / p.groups, cout = p.out_channels / p.groups;
   const int64_t in_plane = p.in_h * p.in_w, out_plane = p.out_h * p.out_w;
   const GemmShape shape{cout, out_plane, group_depth(p)};

@@ -6,7 +6,8 @@
 // instantiation to the generic path. For the same reason it uses no standard-library templates.
 //
 // V provides: type T; int width; T zero(); T load(const float*) and store(float*, T), both unaligned;
-// T set1(float); T fmadd(T a, T b, T c) = a*b + c; T add(T, T); T relu(T), a max(0, x) that keeps NaN.
+// T set1(float); T fmadd(T a, T b, T c) = a*b + c; T add(T, T); T sub(T, T); T mul(T, T); T relu(T), a max(0, x)
+// that keeps NaN.
 
 template <class V, int MR, int NV>
 void gemm_ukernel(const pycnn::UkernelArgs& p) {

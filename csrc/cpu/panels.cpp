@@ -31,17 +31,24 @@ Panels StridedMatrix::panels(int64_t k0, int64_t kc, int64_t x0, int64_t xc, int
   return {scratch, r * kc};
 }
 
-PackedPanels::PackedPanels(const PanelSource& source, int64_t rows_x, int64_t depth_k, int r)
-    : depth_k_(depth_k), r_(r) {
-  const int64_t count = (rows_x + r - 1) / r;
-  float* buffer = packed_.reserve(static_cast<size_t>(std::max<int64_t>(1, count * r * depth_k)));
-  source.panels(0, depth_k, 0, rows_x, r, buffer);
+Panels PackedPanelsView::panels(int64_t k0, int64_t /*kc*/, int64_t x0, int64_t /*xc*/, int r,
+                                float* /*scratch*/) const {
+  if (r != r_) throw std::logic_error("packed panels used with another micro-kernel's tile width");
+  return {data_ + x0 * depth_k_ + k0 * r_, r_ * depth_k_};
 }
 
-Panels PackedPanels::panels(int64_t k0, int64_t /*kc*/, int64_t x0, int64_t /*xc*/, int r,
-                            float* /*scratch*/) const {
-  if (r != r_) throw std::logic_error("packed panels used with another micro-kernel's tile width");
-  return {packed_.data() + x0 * depth_k_ + k0 * r_, r_ * depth_k_};
+namespace {
+
+float* pack_all(AlignedBuffer& buffer, const PanelSource& source, int64_t rows_x, int64_t depth_k, int r) {
+  const int64_t count = (rows_x + r - 1) / r;
+  float* data = buffer.reserve(static_cast<size_t>(std::max<int64_t>(1, count * r * depth_k)));
+  source.panels(0, depth_k, 0, rows_x, r, data);
+  return data;
 }
+
+}  // namespace
+
+PackedPanels::PackedPanels(const PanelSource& source, int64_t rows_x, int64_t depth_k, int r)
+    : view_(pack_all(packed_, source, rows_x, depth_k, r), depth_k, r) {}
 
 }  // namespace pycnn

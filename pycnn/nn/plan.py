@@ -1,5 +1,8 @@
 """The inference plan: a container traced once per input shape and ISA, then run as a flat list of steps.
 
+Each convolution gets the algorithm _core.conv_algorithm picks for its input shape (Winograd F(4×4, 3×3) or
+im2col + GEMM); PYCNN_VERBOSE=1 prints the choice per layer when a plan is built.
+
 Fusions: BatchNorm folded into the convolution before it; bias, ReLU and a residual addition applied in the
 convolution's store; ReLU in the linear layer's store; Dropout and Flatten as views. Convolution and linear
 weights are packed once for the micro-kernels. Activations live in buffers planned by liveness and reused
@@ -9,6 +12,8 @@ whenever any parameter, buffer or child changes — never a second source of tru
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import warnings
 from collections.abc import Callable
@@ -123,8 +128,12 @@ class _Builder:
             relu, last = True, relu_node
             fused.append(relu_node.name)
             self._absorb(relu_node)
-        weight, bias = self._packed_conv(conv, bn)
         window = conv.window
+        algorithm = _core.conv_algorithm(node.inputs[0].shape, conv.weight.shape, window.stride, window.padding,
+                                         window.dilation, conv.groups)
+        weight, bias = self._packed_conv(conv, bn, algorithm)
+        if os.environ.get("PYCNN_VERBOSE", "0") not in ("", "0"):
+            print(f"pycnn: {node.name}: {_describe_conv(conv, node.inputs[0].shape)} -> {algorithm}", file=sys.stderr)
 
         def execute(x: F32, *rest: F32) -> None:
             res, out = (rest[0], rest[1]) if len(rest) == 2 else (None, rest[0])
@@ -133,8 +142,8 @@ class _Builder:
         inputs = node.inputs + ([residual] if residual is not None else [])
         return Step(node.name, inputs, last.output, execute, fused=fused), last
 
-    def _packed_conv(self, conv: Conv2d, bn: BatchNorm2d | None) -> tuple[Any, F32 | None]:
-        key = ("conv", id(conv), id(bn), _core.isa())
+    def _packed_conv(self, conv: Conv2d, bn: BatchNorm2d | None, algorithm: str) -> tuple[Any, F32 | None]:
+        key = ("conv", id(conv), id(bn), _core.isa(), algorithm)
         if key not in self.packed:
             w = conv.weight.astype(np.float64)
             b = np.zeros(conv.out_channels) if conv.bias is None else conv.bias.astype(np.float64)
@@ -142,7 +151,7 @@ class _Builder:
                 scale, shift = bn.affine_terms()
                 w, b = w * scale[:, None, None, None], b * scale + shift
             has_bias = conv.bias is not None or bn is not None
-            self.packed[key] = (_core.PackedConv2d(w.astype(np.float32), conv.groups),
+            self.packed[key] = (_core.PackedConv2d(w.astype(np.float32), conv.groups, algorithm),
                                 b.astype(np.float32) if has_bias else None)
         packed: tuple[Any, F32 | None] = self.packed[key]
         return packed
@@ -164,6 +173,13 @@ class _Builder:
             _core.linear_packed(x.reshape(-1, n), weight, bias, out.reshape(-1, out.shape[-1]), relu)
 
         return Step(node.name, node.inputs, last.output, execute, fused=fused), last
+
+
+def _describe_conv(conv: Conv2d, input_shape: tuple[int, ...]) -> str:
+    w = conv.window
+    return (f"conv {'x'.join(map(str, input_shape))} {conv.in_channels}->{conv.out_channels} "
+            f"{'x'.join(map(str, conv.kernel_size))} stride {'x'.join(map(str, w.stride))}"
+            f"{f' groups {conv.groups}' if conv.groups > 1 else ''}")
 
 
 class _Memory:

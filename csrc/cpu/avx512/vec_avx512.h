@@ -12,5 +12,7 @@ struct Avx512 {
   static T fmadd(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
   static T add(T a, T b) { return _mm512_add_ps(a, b); }
   // max(0, NaN) = NaN. The maskz form: GCC 12 warns on _mm512_max_ps's undefined pass-through operand.
+  static T sub(T a, T b) { return _mm512_sub_ps(a, b); }
+  static T mul(T a, T b) { return _mm512_mul_ps(a, b); }
   static T relu(T v) { return _mm512_maskz_max_ps(0xFFFF, _mm512_setzero_ps(), v); }
 };

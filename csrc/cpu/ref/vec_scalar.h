@@ -11,5 +11,7 @@ struct Scalar {
   static T set1(float x) { return x; }
   static T fmadd(T a, T b, T c) { return a * b + c; }
   static T add(T a, T b) { return a + b; }
+  static T sub(T a, T b) { return a - b; }
+  static T mul(T a, T b) { return a * b; }
   static T relu(T v) { return v < 0.0f ? 0.0f : v; }
 };

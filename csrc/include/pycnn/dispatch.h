@@ -5,6 +5,7 @@
 #include <string>
 
 #include "pycnn/ukernel.h"
+#include "pycnn/winograd.h"
 
 namespace pycnn {
 
@@ -29,6 +30,7 @@ struct GemmKernel {
 struct KernelTable {
   Isa isa;
   GemmKernel gemm;
+  WinogradKernels winograd;
   FmaPeakFn fma_peak;
 };
 

@@ -7,24 +7,37 @@
 #include "pycnn/conv_params.h"
 #include "pycnn/dispatch.h"
 #include "pycnn/panels.h"
+#include "pycnn/winograd.h"
 
 namespace pycnn {
 
-// Convolution weights as GEMM A operands, one per group: views of the caller's array, or packed once.
+// How a convolution is computed: im2col + GEMM (any convolution), or Winograd F(4×4, 3×3) (winograd.h).
+enum class ConvAlgorithm : int { gemm = 0, winograd = 1 };
+
+const char* conv_algorithm_name(ConvAlgorithm a);
+// The faster algorithm for this layer shape (conv2d.cpp explains the rule).
+ConvAlgorithm choose_conv_algorithm(const Conv2dParams& p, const KernelTable& kernels);
+
+// Convolution weights prepared for one algorithm: for GEMM, one A operand per group (views of the caller's
+// array, or packed once); for Winograd, the transformed filters.
 class ConvWeights {
  public:
-  // Views `w` (out_channels × in_channels/groups × KH × KW) for one call.
+  // Views `w` (out_channels × in_channels/groups × KH × KW) for one GEMM call.
   ConvWeights(const float* w, const Conv2dParams& p, const KernelTable& kernels);
-  // Packs `w` once for repeated calls.
-  static ConvWeights packed(const float* w, const Conv2dParams& p, const KernelTable& kernels);
+  // Prepares `w` once for repeated calls; winograd requires winograd_supports(p).
+  static ConvWeights packed(const float* w, const Conv2dParams& p, const KernelTable& kernels,
+                            ConvAlgorithm algorithm = ConvAlgorithm::gemm);
 
   const KernelTable& kernels() const { return *kernels_; }
+  ConvAlgorithm algorithm() const { return winograd_ ? ConvAlgorithm::winograd : ConvAlgorithm::gemm; }
   const PanelSource& group(int64_t g) const { return *groups_[g]; }
+  const WinogradWeights& winograd() const { return *winograd_; }
 
  private:
   ConvWeights() = default;
   const KernelTable* kernels_ = nullptr;
   std::vector<std::unique_ptr<PanelSource>> groups_;
+  std::unique_ptr<WinogradWeights> winograd_;
 };
 
 struct Conv2dEpilogue {
@@ -33,6 +46,8 @@ struct Conv2dEpilogue {
   bool relu = false;
 };
 
+// Runs the algorithm `w` was prepared for; throws std::invalid_argument if Winograd weights meet a convolution
+// Winograd cannot compute.
 void conv2d(const Conv2dParams& p, const float* x, const ConvWeights& w, const Conv2dEpilogue& ep, float* y);
 
 // Linear-layer weights (out_features × in_features) as the GEMM B operand: a view, or packed once.

@@ -38,17 +38,29 @@ class StridedMatrix final : public PanelSource {
   int64_t x_stride_, k_stride_;
 };
 
+// Panels that already exist packed, r wide and depth_k deep, one after another in memory owned elsewhere.
+class PackedPanelsView final : public PanelSource {
+ public:
+  PackedPanelsView(const float* data, int64_t depth_k, int r) : data_(data), depth_k_(depth_k), r_(r) {}
+  Panels panels(int64_t k0, int64_t kc, int64_t x0, int64_t xc, int r, float* scratch) const override;
+
+ private:
+  const float* data_;
+  int64_t depth_k_;
+  int r_;
+};
+
 // Every panel of an X×K source, packed once (weights reused across calls).
 class PackedPanels final : public PanelSource {
  public:
   PackedPanels(const PanelSource& source, int64_t rows_x, int64_t depth_k, int r);
-  Panels panels(int64_t k0, int64_t kc, int64_t x0, int64_t xc, int r, float* scratch) const override;
-  int r() const { return r_; }
+  Panels panels(int64_t k0, int64_t kc, int64_t x0, int64_t xc, int r, float* scratch) const override {
+    return view_.panels(k0, kc, x0, xc, r, scratch);
+  }
 
  private:
   AlignedBuffer packed_;
-  int64_t depth_k_;
-  int r_;
+  PackedPanelsView view_;
 };
 
 }  // namespace pycnn

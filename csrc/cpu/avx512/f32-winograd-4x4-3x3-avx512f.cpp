@@ -1,0 +1,22 @@
+// Winograd F(4×4, 3×3) tile transforms, 16 tiles per AVX-512 vector.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "pycnn/winograd.h"
+
+namespace {
+
+#include "vec_avx512.h"
+#include "winograd_transforms_impl.h"
+
+}  // namespace
+
+void pycnn::f32_winograd_4x4_3x3_input__avx512f(const float* d, int lanes, float* v, int64_t v_stride) {
+  winograd_input_transform<Avx512>(d, lanes, v, v_stride);
+}
+
+void pycnn::f32_winograd_4x4_3x3_output__avx512f(const float* m, int64_t m_stride, int lanes, float bias, bool relu,
+                                                 float* y) {
+  winograd_output_transform<Avx512>(m, m_stride, lanes, bias, relu, y);
+}

@@ -1,0 +1,20 @@
+// Winograd F(4×4, 3×3) tile transforms, one float per lane (the portable path).
+#include <cstdint>
+
+#include "pycnn/winograd.h"
+
+namespace {
+
+#include "vec_scalar.h"
+#include "winograd_transforms_impl.h"
+
+}  // namespace
+
+void pycnn::f32_winograd_4x4_3x3_input__generic(const float* d, int lanes, float* v, int64_t v_stride) {
+  winograd_input_transform<Scalar>(d, lanes, v, v_stride);
+}
+
+void pycnn::f32_winograd_4x4_3x3_output__generic(const float* m, int64_t m_stride, int lanes, float bias, bool relu,
+                                                 float* y) {
+  winograd_output_transform<Scalar>(m, m_stride, lanes, bias, relu, y);
+}

@@ -1,0 +1,128 @@
+"""Winograd F(4×4, 3×3): against torch on edge tiles and fused epilogues for every ISA, within 1e-3 of direct
+convolution on every 3×3 stride-1 layer of VGG-16 and ResNet-50, the algorithm choice, and its errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import pycnn
+from pycnn import _core
+
+from conftest import assert_close
+from reference import normal, torch_ref
+from shapes import conv_layers
+
+WINOGRAD_RTOL = 1e-3  # DESIGN.md: Winograd's tolerance relative to the output scale
+
+
+def packed_conv(x: np.ndarray, packed: _core.PackedConv2d, bias: np.ndarray | None, padding: tuple[int, ...],
+                relu: bool = False, residual: np.ndarray | None = None) -> np.ndarray:
+    n, _, h, w = x.shape
+    top, bottom, left, right = padding
+    out = np.full((n, packed.shape[0], h + top + bottom - 2, w + left + right - 2), np.nan, np.float32)
+    _core.conv2d_packed(x, packed, bias, out, (1, 1), padding, (1, 1), relu, residual)
+    return out
+
+
+# (batch, in, out, height, width, padding): output sizes that are and are not multiples of the 4×4 tile, tile
+# counts below, at and above one GEMM panel, channel counts that are not multiples of any vector width.
+CASES = [
+    (1, 16, 16, 8, 8, (1, 1, 1, 1)),
+    (1, 3, 5, 3, 3, (0, 0, 0, 0)),
+    (2, 17, 33, 13, 11, (1, 1, 1, 1)),
+    (3, 16, 40, 5, 6, (0, 0, 0, 0)),
+    (1, 24, 8, 31, 29, (2, 0, 1, 3)),
+    (4, 8, 19, 10, 9, (1, 1, 1, 1)),
+    (1, 40, 24, 66, 70, (1, 1, 1, 1)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "x".join(map(str, c[:5])) + f"p{''.join(map(str, c[5]))}")
+def test_matches_torch_on_every_isa(isa: str, case: tuple, rng: np.random.Generator) -> None:
+    n, cin, cout, h, w, padding = case
+    x, weight, bias = normal(rng, (n, cin, h, w)), normal(rng, (cout, cin, 3, 3)), normal(rng, (cout,))
+    packed = _core.PackedConv2d(weight, 1, "winograd")
+    assert packed.algorithm == "winograd" and packed.isa == isa
+    top, bottom, left, right = padding
+    padded = torch.nn.functional.pad(torch.from_numpy(x), (left, right, top, bottom))
+    expected = torch_ref(torch.nn.functional.conv2d, padded.numpy(), weight, bias)
+    assert_close(packed_conv(x, packed, bias, padding), expected, WINOGRAD_RTOL)
+
+    residual = normal(rng, expected.shape)
+    fused = packed_conv(x, packed, bias, padding, relu=True, residual=residual)
+    assert_close(fused, np.maximum(expected + residual, 0), WINOGRAD_RTOL)
+    assert_close(packed_conv(x, packed, None, padding, relu=True), np.maximum(expected - bias[:, None, None], 0),
+                 WINOGRAD_RTOL)
+
+
+def test_propagates_nan_and_inf_like_torch(rng: np.random.Generator) -> None:
+    x, weight = normal(rng, (1, 16, 12, 12)), normal(rng, (16, 16, 3, 3))
+    x[0, 3, 5, 7] = np.nan
+    out = packed_conv(x, _core.PackedConv2d(weight, 1, "winograd"), None, (1, 1, 1, 1))
+    expected = torch_ref(torch.nn.functional.conv2d, x, weight, padding=1)
+    # NaN reaches at least every output whose window holds it (a 4×4 tile may spread it wider, as any
+    # transform-domain algorithm does); everything else stays finite and accurate.
+    assert np.isnan(out[np.isnan(expected)]).all()
+    finite = ~np.isnan(out)
+    assert np.isfinite(out[finite]).all() and finite.sum() > out.size // 2
+    assert np.abs(out[finite] - expected[finite]).max() <= WINOGRAD_RTOL * np.abs(expected[finite]).max()
+
+
+WINOGRAD_LAYERS = [layer for net in ("vgg16", "resnet50") for layer in conv_layers(net)
+                   if (layer.kernel_h, layer.kernel_w, layer.stride, layer.groups) == (3, 3, 1, 1)]
+
+
+@pytest.mark.parametrize("layer", WINOGRAD_LAYERS, ids=lambda layer: layer.name)
+def test_within_tolerance_of_direct_convolution_on_real_layers(layer, rng: np.random.Generator) -> None:
+    x = normal(rng, (1, layer.in_channels, layer.in_h, layer.in_w))
+    weight = normal(rng, (layer.out_channels, layer.in_channels, 3, 3)) / np.float32(3 * layer.in_channels ** 0.5)
+    bias = normal(rng, (layer.out_channels,))
+    padding = (layer.padding,) * 4
+    direct = packed_conv(x, _core.PackedConv2d(weight, 1, "gemm"), bias, padding)
+    winograd = packed_conv(x, _core.PackedConv2d(weight, 1, "winograd"), bias, padding)
+    assert_close(winograd, direct, WINOGRAD_RTOL)
+
+
+def choice(input_shape: tuple[int, ...], weight_shape: tuple[int, ...], stride: int = 1, dilation: int = 1,
+           groups: int = 1) -> str:
+    return _core.conv_algorithm(input_shape, weight_shape, (stride, stride), (1, 1, 1, 1), (dilation, dilation),
+                                groups)
+
+
+def test_algorithm_choice() -> None:
+    assert choice((1, 64, 224, 224), (64, 64, 3, 3)) == "winograd"  # VGG-16 conv1_2
+    assert choice((1, 256, 56, 56), (256, 256, 3, 3)) == "winograd"
+    assert choice((1, 3, 224, 224), (64, 3, 3, 3)) == "gemm"  # three input channels: GEMMs too shallow
+    assert choice((1, 64, 56, 56), (64, 64, 3, 3), stride=2) == "gemm"
+    assert choice((1, 64, 56, 56), (64, 64, 3, 3), dilation=2) == "gemm"
+    assert choice((1, 64, 56, 56), (64, 32, 3, 3), groups=2) == "gemm"
+    assert choice((1, 64, 56, 56), (64, 64, 5, 5)) == "gemm"
+    assert choice((1, 64, 56, 56), (64, 64, 1, 1)) == "gemm"
+    assert choice((1, 512, 7, 7), (512, 512, 3, 3)) == "gemm"  # 4 tiles: padding them to a panel costs too much
+    assert choice((32, 512, 7, 7), (512, 512, 3, 3)) == "winograd"  # a batch fills the panels
+
+
+def test_models_use_it_and_say_so(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PYCNN_VERBOSE", "1")
+    model = pycnn.models.vgg11(num_classes=10).eval()
+    model(np.zeros((1, 3, 64, 64), np.float32))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "pycnn: features.0: conv 1x3x64x64 3->64 3x3 stride 1x1 -> gemm"
+    assert "pycnn: features.3: conv 1x64x32x32 64->128 3x3 stride 1x1 -> winograd" in lines
+    assert len([line for line in lines if "-> " in line]) == 8  # one line per convolution
+
+
+def test_errors() -> None:
+    with pytest.raises(ValueError, match=r"algorithm='winograd' needs 3x3 weights and groups=1, got weight of shape "
+                                         r"\(8, 8, 5, 5\)"):
+        _core.PackedConv2d(np.zeros((8, 8, 5, 5), np.float32), 1, "winograd")
+    with pytest.raises(ValueError, match="groups=2"):
+        _core.PackedConv2d(np.zeros((8, 4, 3, 3), np.float32), 2, "winograd")
+    with pytest.raises(ValueError, match="algorithm must be 'gemm' or 'winograd', got 'fft'"):
+        _core.PackedConv2d(np.zeros((8, 8, 3, 3), np.float32), 1, "fft")
+    packed = _core.PackedConv2d(np.zeros((8, 8, 3, 3), np.float32), 1, "winograd")
+    x, out = np.zeros((1, 8, 9, 9), np.float32), np.zeros((1, 8, 4, 4), np.float32)
+    with pytest.raises(ValueError, match="stride 1 and dilation 1"):
+        _core.conv2d_packed(x, packed, None, out, (2, 2), (0, 0, 0, 0), (1, 1))
