@@ -22,7 +22,7 @@ Isa cpu_isa();
 struct GemmKernel {
   GemmUkernelFn run;
   int mr, nr;
-  int64_t kc;  // depth of a packed block: a kc×NR B panel stays in L1
+  int64_t kc;  // depth of a packed block
   int64_t mc;  // rows of a packed A block, kept in L2
   int64_t nc;  // widest column range one task packs
 };
