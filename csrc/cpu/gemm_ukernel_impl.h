@@ -17,9 +17,11 @@ void gemm_ukernel(const pycnn::UkernelArgs& p) {
 
   // C is read (accumulate, residual) and written only after the loop: ask for its lines now, so they arrive
   // while the FMAs run instead of stalling the stores.
+#if defined(__GNUC__)
   for (int i = 0; i < p.m; ++i) {
     for (int j = 0; j < NR; j += 16) __builtin_prefetch(p.c + i * p.ldc + j, 1);
   }
+#endif
   T acc[MR][NV];
   for (int i = 0; i < MR; ++i) {
     for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
