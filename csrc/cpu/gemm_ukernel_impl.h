@@ -28,6 +28,7 @@ void gemm_ukernel(const pycnn::UkernelArgs& p) {
   }
   const float* a = p.a;
   const float* b = p.b;
+#pragma GCC unroll 4
   for (int64_t k = 0; k < p.kc; ++k) {
     T bv[NV];
     for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * W);
