@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -234,7 +235,8 @@ class Plan:
                 return self._arenas.pop()
         return [empty((n,), "plan buffer") for n in self.memory.slot_sizes]
 
-    def run(self, x: F32) -> F32:
+    def run(self, x: F32, step_seconds: list[float] | None = None) -> F32:
+        """The plan's output for x; with `step_seconds`, also each step's wall time, in step order."""
         arena = self._acquire()
         try:
             arrays: dict[int, np.ndarray] = {id(self.graph_input): x}
@@ -243,13 +245,18 @@ class Plan:
                 ins = [arrays[id(v)] for v in step.inputs]
                 if step.is_view:
                     arrays[id(step.output)] = cast(np.ndarray, step.execute(*ins))
+                    if step_seconds is not None:
+                        step_seconds.append(0.0)
                     continue
                 shape = step.output.shape
                 if id(step.output) == out_root:
                     out = empty(shape, "model output")
                 else:
                     out = arena[self.memory.slot_of[id(step.output)]][:int(np.prod(shape))].reshape(shape)
+                start = time.perf_counter()
                 step.execute(*ins, out)
+                if step_seconds is not None:
+                    step_seconds.append(time.perf_counter() - start)
                 arrays[id(step.output)] = out
             result = arrays[id(self.graph_output)]
             return result if out_root == id(self.graph_output) else np.array(result, copy=True)
@@ -261,6 +268,28 @@ class Plan:
         """One line per step: what runs, and what was fused into it."""
         return "\n".join(f"{s.name}{' + ' + ' + '.join(s.fused) if s.fused else ''} -> {s.output.shape}"
                          for s in self.steps)
+
+
+@dataclass
+class StepProfile:
+    name: str  # the layer, with what was fused into it after " + "
+    output_shape: tuple[int, ...]
+    seconds: float  # median over the runs
+
+
+def profile(module: Module, x: Any, repeat: int = 10) -> list[StepProfile]:
+    """Where a model's time goes: the median wall time of each step of its plan for input x, over `repeat` runs
+    after one untimed run."""
+    x = as_float32(x, f"{type(module).__name__}: input")
+    plan = PlanCache(module).plan(x.shape)
+    plan.run(x)
+    runs: list[list[float]] = []
+    for _ in range(repeat):
+        runs.append([])
+        plan.run(x, runs[-1])
+    medians = np.median(np.array(runs), axis=0)
+    return [StepProfile(" + ".join([s.name, *s.fused]), s.output.shape, float(t))
+            for s, t in zip(plan.steps, medians, strict=True) if not s.is_view]
 
 
 class PlanCache:
