@@ -1,8 +1,9 @@
 """The GEMM driver and micro-kernels through pycnn._core.gemm(a, b, out, isa), against float64 numpy.
 
-Edge tiles (m < MR, n < NR), K blocks (256) and cache blocks (mc, nc) of every ISA's kernel. The output is
-a view into a NaN-filled buffer, so an element left unwritten shows as NaN and a write outside the
-output shows in the guard regions around it.
+Edge tiles (m < MR, n < NR), K blocks (kc) and cache blocks (mc, nc) of every ISA's kernels — the main one and
+the few-rows one that products with fewer than MR rows use — as _core.gemm_blocking reports them. The output
+is a view into a NaN-filled buffer, so an element left unwritten shows as NaN and a write outside the output
+shows in the guard regions around it.
 """
 
 from __future__ import annotations
@@ -17,10 +18,19 @@ from pycnn import _core
 from conftest import assert_close
 from reference import AVAILABLE_ISAS, normal, small_ints
 
-TILE = {"generic": (4, 8), "avx2": (6, 16), "avx512": (14, 32)}  # (MR, NR)
-MC = {"generic": 64, "avx2": 72, "avx512": 140}
-NC, KC = 512, 256
 GUARD = 67  # floats of NaN before and after the output
+
+
+def blocking(isa: str, kernel: str = "gemm") -> dict[str, int]:
+    return _core.gemm_blocking(isa)[kernel]
+
+
+def test_blocking_is_what_the_kernels_need() -> None:
+    for isa in AVAILABLE_ISAS:
+        main, few = blocking(isa), blocking(isa, "gemm_few_rows")
+        assert few["nr"] == main["nr"] and few["mr"] <= main["mr"]  # the same B panels serve both
+        assert main["mc"] % main["mr"] == 0 and main["nc"] % main["nr"] == 0
+    assert (blocking("generic")["mr"], blocking("generic")["nr"]) == (4, 8)
 
 
 def edge_sizes(tile: int) -> list[int]:
@@ -39,20 +49,29 @@ def run_gemm(a: np.ndarray, b: np.ndarray, isa: str) -> np.ndarray:
 
 
 def check_gemm(m: int, n: int, k: int, isa: str, rng: np.random.Generator) -> None:
-    # Small integers: every partial sum is exact in float32, so the result must be too.
+    # Small integers: every partial sum is exact in float32 (and in float64), so the result must be too.
     a, b = small_ints(rng, (m, k)), small_ints(rng, (k, n))
     got = run_gemm(a, b, isa)
-    np.testing.assert_array_equal(got, a.astype(np.int64) @ b.astype(np.int64), err_msg=f"m={m} n={n} k={k}")
+    np.testing.assert_array_equal(got, a.astype(np.float64) @ b.astype(np.float64), err_msg=f"m={m} n={n} k={k}")
     a, b = normal(rng, (m, k)), normal(rng, (k, n))
     got = run_gemm(a, b, isa)
     assert not np.isnan(got).any(), f"unwritten elements, m={m} n={n} k={k}"
     assert_close(got, a.astype(np.float64) @ b.astype(np.float64))
 
 
-@pytest.mark.parametrize("k", [1, 7, KC - 1, KC, KC + 1, 600])
-def test_edge_tiles(isa: str, k: int, rng: np.random.Generator) -> None:
-    mr, nr = TILE[isa]
-    for m, n in itertools.product(edge_sizes(mr), edge_sizes(nr)):
+@pytest.mark.parametrize("k", ["1", "7", "kc-1", "kc", "kc+1", "2kc+9"])
+def test_edge_tiles(isa: str, k: str, rng: np.random.Generator) -> None:
+    b = blocking(isa)
+    depth = {"kc-1": b["kc"] - 1, "kc": b["kc"], "kc+1": b["kc"] + 1, "2kc+9": 2 * b["kc"] + 9}.get(k) or int(k)
+    for m, n in itertools.product(edge_sizes(b["mr"]), edge_sizes(b["nr"])):
+        check_gemm(m, n, depth, isa, rng)
+
+
+@pytest.mark.parametrize("k", [1, 300, 1100])
+def test_few_rows_kernel_edge_tiles(isa: str, k: int, rng: np.random.Generator) -> None:
+    few, main = blocking(isa, "gemm_few_rows"), blocking(isa)
+    rows = sorted({1, few["mr"] - 1, few["mr"], few["mr"] + 1, main["mr"] - 1} & set(range(1, main["mr"])))
+    for m, n in itertools.product(rows, edge_sizes(few["nr"])):
         check_gemm(m, n, k, isa, rng)
 
 
@@ -60,13 +79,16 @@ ROWS_AROUND_MC = {"mc-1": lambda mc: mc - 1, "mc+1": lambda mc: mc + 1, "2mc+5":
 
 
 @pytest.mark.parametrize("rows", ROWS_AROUND_MC)
-@pytest.mark.parametrize("n,k", [(NC + 1, 300), (2 * NC + 19, 513), (NC - 3, 2 * KC)])
-def test_cache_blocks(isa: str, rows: str, n: int, k: int, rng: np.random.Generator) -> None:
-    check_gemm(ROWS_AROUND_MC[rows](MC[isa]), n, k, isa, rng)
+@pytest.mark.parametrize("n,k", [("nc+1", "300"), ("nc-3", "2kc")])
+def test_cache_blocks(isa: str, rows: str, n: str, k: str, rng: np.random.Generator) -> None:
+    b = blocking(isa)
+    width = b["nc"] + 1 if n == "nc+1" else b["nc"] - 3
+    depth = 2 * b["kc"] if k == "2kc" else int(k)
+    check_gemm(ROWS_AROUND_MC[rows](b["mc"]), width, depth, isa, rng)
 
 
 def test_zero_depth_writes_zeros(isa: str) -> None:
-    mr, nr = TILE[isa]
+    mr, nr = blocking(isa)["mr"], blocking(isa)["nr"]
     got = run_gemm(np.zeros((mr + 1, 0), np.float32), np.zeros((0, nr + 3), np.float32), isa)
     np.testing.assert_array_equal(got, np.zeros((mr + 1, nr + 3), np.float32))
 

@@ -294,6 +294,19 @@ void gemm(const py::array& a, const py::array& b, py::array& out, const std::str
   pycnn::gemm(table, as[0], bs[1], as[1], ap, bp, cp);
 }
 
+py::dict gemm_blocking(const std::string& isa) {
+  const KernelTable& table = isa.empty() ? kernels() : kernels_for(parse_isa(isa));
+  auto describe = [](const GemmKernel& k) {
+    py::dict d;
+    d["mr"] = k.mr, d["nr"] = k.nr, d["kc"] = k.kc, d["mc"] = k.mc, d["nc"] = k.nc;
+    return d;
+  };
+  py::dict out;
+  out["gemm"] = describe(table.gemm);
+  out["gemm_few_rows"] = describe(table.gemm_few_rows);
+  return out;
+}
+
 }  // namespace bind
 }  // namespace
 }  // namespace pycnn
@@ -385,6 +398,9 @@ PYBIND11_MODULE(_core, m) {
   m.def("local_response_norm", &bind::local_response_norm, py::arg("input"), py::arg("out"), py::arg("size"),
         py::arg("alpha"), py::arg("beta"), py::arg("k"));
   m.def("softmax", &bind::softmax, py::arg("input"), py::arg("out"));
+  m.def("gemm_blocking", &bind::gemm_blocking, py::arg("isa") = "",
+        "The register tiles (mr, nr) and cache blocks (kc, mc, nc) of an ISA's GEMM kernels: 'gemm', and "
+        "'gemm_few_rows' for products with fewer rows than gemm's mr.");
   m.def("gemm", &bind::gemm, py::arg("a"), py::arg("b"), py::arg("out"), py::arg("isa") = "",
         "C = A·B through the blocked driver with one ISA's micro-kernel (for tests).");
 }

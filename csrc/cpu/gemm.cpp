@@ -22,8 +22,11 @@ void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem
                int64_t n0, int64_t n1) {
   const int mr = kern.mr, nr = kern.nr;
   const int64_t kc_max = std::max<int64_t>(1, std::min(kern.kc, shape.k));
-  float* b_scratch = t_buffers.b.reserve(static_cast<size_t>(round_up(n1 - n0, nr) * kc_max));
-  float* a_scratch = t_buffers.a.reserve(static_cast<size_t>(round_up(std::min(kern.mc, m1 - m0), mr) * kc_max));
+  float* b_scratch = pr.b->packs() ? t_buffers.b.reserve(static_cast<size_t>(round_up(n1 - n0, nr) * kc_max))
+                                   : nullptr;
+  float* a_scratch = pr.a->packs()
+                         ? t_buffers.a.reserve(static_cast<size_t>(round_up(std::min(kern.mc, m1 - m0), mr) * kc_max))
+                         : nullptr;
 
   UkernelArgs args{};
   args.ldc = pr.ldc;

@@ -31,6 +31,11 @@ void gemm_ukernel(const pycnn::UkernelArgs& p) {
 #pragma GCC unroll 4
   for (int64_t k = 0; k < p.kc; ++k) {
     T bv[NV];
+#if defined(__GNUC__)
+    if (MR < 8) {  // few rows: B streams from memory faster than the FMAs use it, so fetch it well ahead
+      for (int j = 0; j < NR; j += 16) __builtin_prefetch(b + 64 * NR + j);
+    }
+#endif
     for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * W);
     for (int i = 0; i < MR; ++i) {
       const T av = V::set1(a[i]);

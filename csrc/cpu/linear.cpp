@@ -26,12 +26,12 @@ void linear(int64_t rows, const float* x, const LinearWeights& w, const float* b
   GemmProblem pr{&input, &w.panels(), y, w.out_features()};
   pr.bias_col = bias;
   pr.relu = relu;
-  gemm_batched(w.kernels().gemm, {rows, w.out_features(), w.in_features()}, {pr});
+  gemm_batched(gemm_kernel_for_rows(w.kernels(), rows), {rows, w.out_features(), w.in_features()}, {pr});
 }
 
 void gemm(const KernelTable& kernels, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c) {
   const StridedMatrix lhs(a, m, k, 1), rhs(b, n, 1, n);
-  gemm_batched(kernels.gemm, {m, n, k}, {GemmProblem{&lhs, &rhs, c, n}});
+  gemm_batched(gemm_kernel_for_rows(kernels, m), {m, n, k}, {GemmProblem{&lhs, &rhs, c, n}});
 }
 
 }  // namespace pycnn

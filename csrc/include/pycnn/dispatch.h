@@ -30,6 +30,7 @@ struct GemmKernel {
 struct KernelTable {
   Isa isa;
   GemmKernel gemm;
+  GemmKernel gemm_few_rows;  // same NR, fewer rows: for products whose M is below gemm.mr (linear at batch 1)
   WinogradKernels winograd;
   FmaPeakFn fma_peak;
 };

@@ -30,4 +30,10 @@ struct GemmShape {
 // summed in the same order whatever the thread count, so results do not depend on it.
 void gemm_batched(const GemmKernel& kernel, GemmShape shape, const std::vector<GemmProblem>& problems);
 
+// The kernel for products of `rows` rows whose A is packed per call: the few-rows tile when a full tile would
+// mostly multiply padding. (Prepacked A operands are packed for kernels.gemm and must use it.)
+inline const GemmKernel& gemm_kernel_for_rows(const KernelTable& kernels, int64_t rows) {
+  return rows < kernels.gemm.mr ? kernels.gemm_few_rows : kernels.gemm;
+}
+
 }  // namespace pycnn

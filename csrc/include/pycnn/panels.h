@@ -23,6 +23,8 @@ class PanelSource {
   // The panels covering [x0, x0 + xc) × [k0, k0 + kc); x0 is a multiple of r. Packs them into `scratch`
   // (room for ceil(xc / r) * r * kc floats) unless they already exist packed.
   virtual Panels panels(int64_t k0, int64_t kc, int64_t x0, int64_t xc, int r, float* scratch) const = 0;
+  // False when the panels already exist packed and `scratch` goes unused.
+  virtual bool packs() const { return true; }
 };
 
 // A dense matrix viewed as X×K: element (x, k) at data[x * x_stride + k * k_stride].
@@ -43,6 +45,7 @@ class PackedPanelsView final : public PanelSource {
  public:
   PackedPanelsView(const float* data, int64_t depth_k, int r) : data_(data), depth_k_(depth_k), r_(r) {}
   Panels panels(int64_t k0, int64_t kc, int64_t x0, int64_t xc, int r, float* scratch) const override;
+  bool packs() const override { return false; }
 
  private:
   const float* data_;
@@ -57,6 +60,7 @@ class PackedPanels final : public PanelSource {
   Panels panels(int64_t k0, int64_t kc, int64_t x0, int64_t xc, int r, float* scratch) const override {
     return view_.panels(k0, kc, x0, xc, r, scratch);
   }
+  bool packs() const override { return false; }
 
  private:
   AlignedBuffer packed_;

@@ -31,7 +31,9 @@ using GemmUkernelFn = void (*)(const UkernelArgs&);
 void f32_gemm_ukernel_4x8__generic(const UkernelArgs& args);
 #if defined(PYCNN_X86)
 void f32_gemm_ukernel_6x16__avx2_fma(const UkernelArgs& args);
+void f32_gemm_ukernel_2x16__avx2_fma(const UkernelArgs& args);
 void f32_gemm_ukernel_14x32__avx512f(const UkernelArgs& args);
+void f32_gemm_ukernel_4x32__avx512f(const UkernelArgs& args);
 #endif
 
 // FMA-throughput loops, the yardstick for "% of peak": run `iterations` rounds of independent FMAs, store a
