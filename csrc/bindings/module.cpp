@@ -16,25 +16,21 @@
 #include "pycnn/dispatch.h"
 #include "pycnn/ops.h"
 #include "pycnn/threadpool.h"
+#include "shape_checks.h"
 
 namespace py = pybind11;
 
 namespace pycnn {
 namespace {
 
-using Shape = std::vector<int64_t>;
-
-std::string shape_str(const Shape& s) {
-  std::ostringstream os;
-  os << "(";
-  for (size_t i = 0; i < s.size(); ++i) os << (i ? ", " : "") << s[i];
-  os << (s.size() == 1 ? ",)" : ")");
-  return os.str();
-}
-
-void require(bool ok, const std::string& message) {
-  if (!ok) throw py::value_error(message);
-}
+using checks::conv_params;
+using checks::make_window;
+using checks::Pair;
+using checks::pool_params;
+using checks::Quad;
+using checks::require;
+using checks::Shape;
+using checks::shape_str;
 
 Shape shape_of(const py::array& a) { return Shape(a.shape(), a.shape() + a.ndim()); }
 
@@ -66,37 +62,7 @@ Shape dims(const py::array& a, const char* name, int ndim) {
   return shape_of(a);
 }
 
-using Pair = std::array<int64_t, 2>;
-using Quad = std::array<int64_t, 4>;
-
-Window2d make_window(Pair kernel, Pair stride, Quad padding, Pair dilation) {
-  require(kernel[0] > 0 && kernel[1] > 0, "kernel size must be positive");
-  require(stride[0] > 0 && stride[1] > 0, "stride must be positive");
-  require(dilation[0] > 0 && dilation[1] > 0, "dilation must be positive");
-  for (int64_t pad : padding) require(pad >= 0, "padding must be non-negative");
-  return {kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1],
-          padding[2], padding[3], dilation[0], dilation[1]};
-}
-
 namespace bind {
-
-Conv2dParams conv_params(const Shape& xs, const Shape& ws, int64_t groups, Pair stride, Quad padding,
-                         Pair dilation) {
-  require(groups > 0, "groups must be positive");
-  Conv2dParams p{};
-  p.batch = xs[0], p.in_channels = xs[1], p.in_h = xs[2], p.in_w = xs[3];
-  p.out_channels = ws[0];
-  p.groups = groups;
-  p.window = make_window({ws[2], ws[3]}, stride, padding, dilation);
-  require(p.in_channels % groups == 0 && p.out_channels % groups == 0 && ws[1] * groups == p.in_channels,
-          "weight of shape " + shape_str(ws) + " does not fit input of shape " + shape_str(xs) + " with groups=" +
-              std::to_string(groups));
-  const Window2d& w = p.window;
-  p.out_h = window_output_size(p.in_h, w.kernel_h, w.stride_h, w.pad_top, w.pad_bottom, w.dilation_h, false);
-  p.out_w = window_output_size(p.in_w, w.kernel_w, w.stride_w, w.pad_left, w.pad_right, w.dilation_w, false);
-  require(p.out_h > 0 && p.out_w > 0, "kernel larger than the padded input");
-  return p;
-}
 
 ConvAlgorithm parse_conv_algorithm(const std::string& name) {
   for (ConvAlgorithm a : {ConvAlgorithm::gemm, ConvAlgorithm::winograd}) {
@@ -201,25 +167,9 @@ void linear_packed(const py::array& x, const PackedLinear& w, const std::optiona
   run_linear(x, w.shape, w.weights.get(), nullptr, bias, out, relu);
 }
 
-Pool2dParams pool_params(const Shape& xs, const py::array& out, Pair kernel, Pair stride, Quad padding,
-                         Pair dilation, bool ceil_mode) {
-  Pool2dParams p{};
-  p.batch = xs[0], p.channels = xs[1], p.in_h = xs[2], p.in_w = xs[3];
-  p.window = make_window(kernel, stride, padding, dilation);
-  const Window2d& w = p.window;
-  p.out_h = window_output_size(p.in_h, w.kernel_h, w.stride_h, w.pad_top, w.pad_bottom, w.dilation_h, ceil_mode);
-  p.out_w = window_output_size(p.in_w, w.kernel_w, w.stride_w, w.pad_left, w.pad_right, w.dilation_w, ceil_mode);
-  require(p.out_h > 0 && p.out_w > 0, "kernel larger than the padded input");
-  // PyTorch's rule, which keeps windows from lying wholly in the padding.
-  require(std::max(w.pad_top, w.pad_bottom) <= w.kernel_h / 2 && std::max(w.pad_left, w.pad_right) <= w.kernel_w / 2,
-          "padding must be at most half the kernel size");
-  dims(out, "out", 4);
-  return p;
-}
-
 void max_pool2d(const py::array& x, py::array& out, Pair kernel, Pair stride, Quad padding, Pair dilation,
                 bool ceil_mode) {
-  const Pool2dParams p = pool_params(dims(x, "input", 4), out, kernel, stride, padding, dilation, ceil_mode);
+  const Pool2dParams p = pool_params(dims(x, "input", 4), kernel, stride, padding, dilation, ceil_mode);
   const float* xp = in_ptr(x, "input", {p.batch, p.channels, p.in_h, p.in_w});
   float* yp = out_ptr(out, "out", {p.batch, p.channels, p.out_h, p.out_w});
   py::gil_scoped_release release;
@@ -229,7 +179,7 @@ void max_pool2d(const py::array& x, py::array& out, Pair kernel, Pair stride, Qu
 void avg_pool2d(const py::array& x, py::array& out, Pair kernel, Pair stride, Quad padding, bool ceil_mode,
                 bool count_include_pad, int64_t divisor_override) {
   require(divisor_override >= 0, "divisor_override must be positive");
-  const Pool2dParams p = pool_params(dims(x, "input", 4), out, kernel, stride, padding, {1, 1}, ceil_mode);
+  const Pool2dParams p = pool_params(dims(x, "input", 4), kernel, stride, padding, {1, 1}, ceil_mode);
   const float* xp = in_ptr(x, "input", {p.batch, p.channels, p.in_h, p.in_w});
   float* yp = out_ptr(out, "out", {p.batch, p.channels, p.out_h, p.out_w});
   py::gil_scoped_release release;
