@@ -15,7 +15,7 @@ except ImportError as error:  # a source checkout on sys.path ahead of the insta
                       "Install pycnn (`pip install .`) and import it from outside the source tree, "
                       "or build the extension in place as CONTRIBUTING.md describes.") from error
 
-from . import functional, models, nn
+from . import cuda, functional, models, nn
 from ._args import integer
 from ._config import config, show_config
 from ._version import __version__
@@ -23,8 +23,8 @@ from .io import load, save
 from .shapes import conv_output_size
 from .summary import Summary, summary
 
-__all__ = ["__version__", "functional", "nn", "models", "summary", "Summary", "conv_output_size", "load", "save",
-           "isa", "set_num_threads", "get_num_threads", "show_config", "config"]
+__all__ = ["__version__", "functional", "nn", "models", "cuda", "summary", "Summary", "conv_output_size", "load",
+           "save", "isa", "set_num_threads", "get_num_threads", "show_config", "config"]
 
 
 def isa() -> str:

@@ -30,17 +30,36 @@ def config() -> dict[str, object]:
         "isa_cap": os.environ.get("PYCNN_ISA") or None,
         "threads": _core.get_num_threads(),
         "cores": _core.available_cores(),
-        "cuda_built": bool(build["cuda"]),
-        "cuda_available": False,
+        **_cuda_facts(),
     }
+
+
+def _cuda_facts() -> dict[str, object]:
+    """Whether pycnn._cuda exists and runs here, how it was built, and the device it would use."""
+    from . import cuda
+
+    facts: dict[str, object] = {"cuda_built": cuda.is_built(), "cuda_available": cuda.is_available(),
+                                "cuda_status": cuda.status(), "cuda_device": None, "cuda_compiler": None,
+                                "cuda_architectures": None, "cuda_precision": cuda.get_precision()}
+    if facts["cuda_built"]:
+        build = cuda._runtime.require_built().build_info()
+        facts["cuda_compiler"], facts["cuda_architectures"] = build["compiler"], build["architectures"]
+    if facts["cuda_available"]:
+        facts["cuda_device"] = cuda.device_name()
+    return facts
 
 
 def show_config(file: TextIO | None = None) -> None:
     """Print pycnn's version, compiler, the ISA found and the one in use, threads and CUDA support."""
     c = config()
     cap = f" (capped by PYCNN_ISA={c['isa_cap']})" if c["isa_cap"] else ""
-    cuda = "built, available" if c["cuda_available"] else ("built, no usable device" if c["cuda_built"]
-                                                           else "not built")
+    if c["cuda_available"]:
+        cuda = f"{c['cuda_device']}, kernels built with {c['cuda_compiler']} for {c['cuda_architectures']}, " \
+               f"precision {c['cuda_precision']}"
+    elif c["cuda_built"]:
+        cuda = f"built with {c['cuda_compiler']} for {c['cuda_architectures']}; no usable device ({c['cuda_status']})"
+    else:
+        cuda = "not built"
     lines = [
         f"pycnn {c['version']}",
         f"  python      {c['python']} on {c['platform']}, numpy {c['numpy']}",

@@ -120,7 +120,9 @@ def _add_bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ig
                        help=f"threads of pycnn and of each peer (default {get_num_threads()}: this process's cores)")
     bench.add_argument("--repeat", type=_positive_int, default=10,
                        help="timed runs per runtime and model; the median is reported (default 10)")
-    bench.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where pycnn runs (default cpu)")
+    bench.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                       help="where pycnn runs (default cpu); on cuda, beside torch on the same GPU, in the precision "
+                            "of PYCNN_CUDA_PRECISION (fp32, tf32 or bf16; torch's TF32/bf16 follow it)")
     bench.add_argument("--peers", type=_peer_list, default="auto", metavar="LIST",
                        help=f"runtimes to compare with: a comma list of {', '.join(PEER_NAMES)}, 'auto' (default: "
                             "every importable one) or 'none' (pycnn alone, on its own random weights)")
@@ -183,26 +185,27 @@ def _with_default_command(argv: list[str]) -> list[str]:
     return argv
 
 
-def _check_device(device: str) -> None:
+def _check_device(device: str, peers: list[str]) -> list[str]:
+    """The peers that run on `device` (on CUDA: torch alone); CommandError when CUDA cannot run here."""
     if device == "cpu":
-        return
-    from ._config import config
+        return peers
+    from . import cuda
 
-    facts = config()
-    if not facts["cuda_built"]:
+    if not cuda.is_built():
         raise CommandError("--device cuda: this pycnn was built without CUDA kernels (pycnn --info shows the build)")
-    if not facts["cuda_available"]:
-        raise CommandError("--device cuda: this pycnn has CUDA kernels, but no usable CUDA device was found")
-    raise CommandError("--device cuda: the benchmark does not run on CUDA yet")
+    if not cuda.is_available():
+        raise CommandError(f"--device cuda: this pycnn has CUDA kernels, but no usable CUDA device was found "
+                           f"({cuda.status()})")
+    return [p for p in peers if p == "torch"]
 
 
 def _bench(args: argparse.Namespace) -> None:
     from .bench import BenchReport, BenchSettings, ModelResult, run_benchmark
     from .bench.progress import Progress
 
-    _check_device(args.device)
+    peers = _check_device(args.device, args.peers)
     settings = BenchSettings(models=args.models, batch=args.batch, threads=args.threads, repeat=args.repeat,
-                             peers=args.peers, device=args.device)
+                             peers=peers, device=args.device)
     progress = Progress(total=len(settings.models) * (1 + settings.repeat))
 
     def print_row(report: BenchReport, result: ModelResult) -> None:

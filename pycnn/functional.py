@@ -4,21 +4,33 @@ Same names, argument order and defaults as PyTorch. Inputs are anything numpy ca
 (converted, never modified); outputs are new float32 C-contiguous arrays. Spatial ops take NCHW input,
 or CHW for a single unbatched image as PyTorch does. Padding of ``conv2d`` and the pools also accepts a
 4-tuple ``(top, bottom, left, right)`` for asymmetric padding (Caffe- and ONNX-exported networks).
+
+Device arrays (pycnn.cuda.DeviceArray, torch CUDA tensors, CuPy arrays; float32, C-contiguous) run on the GPU
+(pycnn.cuda.functional) and give results of their own kind, without a trip through host memory; all arrays of
+a call must then be device arrays.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from . import _core
 from ._args import F32, as_float32, check_ndim, empty, integer, normalise_dim, optional_float32, padding4, positive_pair
+from ._device import on_device
 from .shapes import window_size
 
 __all__ = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "relu", "linear", "softmax",
            "local_response_norm", "batch_norm"]
+
+
+def _cuda() -> ModuleType:
+    from .cuda import functional
+
+    return functional
 
 
 def _batched(x: F32, op: str) -> tuple[F32, bool]:
@@ -97,25 +109,41 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: 
     input (N, C, H, W) or (C, H, W); weight (K, C/groups, KH, KW); bias (K,) or None.
     Returns (N, K, OH, OW) with OH = floor((H + pad_top + pad_bottom - dilation·(KH-1) - 1)/stride) + 1.
     """
+    if on_device("conv2d", input=input, weight=weight, bias=bias):
+        result: F32 = _cuda().conv2d(input, weight, bias, stride, padding, dilation, groups)
+        return result
     x, unbatched = _batched(as_float32(input, "conv2d: input"), "conv2d")
     w = as_float32(weight, "conv2d: weight")
-    if w.ndim != 4:
-        raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels/groups, kH, kW), got shape {w.shape}")
-    g = integer(groups, "conv2d: groups")
-    check_conv_shapes(x.shape, w.shape, g)
-    window = conv_window((w.shape[2], w.shape[3]), stride, padding, dilation)
     b = optional_float32(bias, "conv2d: bias")
-    if b is not None and b.shape != (w.shape[0],):
-        raise ValueError(f"conv2d: bias must have shape ({w.shape[0]},) for weight of shape {w.shape}, got {b.shape}")
-    oh, ow = window.output_hw("conv2d", x.shape)
-    out = empty((x.shape[0], w.shape[0], oh, ow), "conv2d output")
+    g, window, out_shape = conv_arguments(x.shape, w.shape, None if b is None else b.shape, stride, padding,
+                                          dilation, groups)
+    out = empty(out_shape, "conv2d output")
     _core.conv2d(x, w, b, out, window.stride, window.padding, window.dilation, g)
     return out[0] if unbatched else out
+
+
+def conv_arguments(input_shape: tuple[int, ...], weight_shape: tuple[int, ...], bias_shape: tuple[int, ...] | None,
+                   stride: Any, padding: Any, dilation: Any, groups: Any) -> tuple[int, Window, tuple[int, ...]]:
+    """(groups, window, output shape) of conv2d on an (N, C, H, W) input, every argument checked."""
+    if len(weight_shape) != 4:
+        raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels/groups, kH, kW), got shape "
+                         f"{weight_shape}")
+    g = integer(groups, "conv2d: groups")
+    check_conv_shapes(input_shape, weight_shape, g)
+    window = conv_window((weight_shape[2], weight_shape[3]), stride, padding, dilation)
+    if bias_shape is not None and bias_shape != (weight_shape[0],):
+        raise ValueError(f"conv2d: bias must have shape ({weight_shape[0]},) for weight of shape {weight_shape}, "
+                         f"got {bias_shape}")
+    oh, ow = window.output_hw("conv2d", input_shape)
+    return g, window, (input_shape[0], weight_shape[0], oh, ow)
 
 
 def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                ceil_mode: bool = False) -> F32:
     """Max pooling; NaN in a window gives NaN as in PyTorch. input (N, C, H, W) or (C, H, W)."""
+    if on_device("max_pool2d", input=input):
+        result: F32 = _cuda().max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode)
+        return result
     x, unbatched = _batched(as_float32(input, "max_pool2d: input"), "max_pool2d")
     window = pool_window("max_pool2d", kernel_size, stride, padding, dilation, ceil_mode)
     out = empty((*x.shape[:2], *window.output_hw("max_pool2d", x.shape)), "max_pool2d output")
@@ -136,6 +164,10 @@ def avg_pool_divisor(divisor_override: int | None) -> int:
 def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: int | None = None) -> F32:
     """Average pooling. input (N, C, H, W) or (C, H, W)."""
+    if on_device("avg_pool2d", input=input):
+        result: F32 = _cuda().avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                                         divisor_override)
+        return result
     x, unbatched = _batched(as_float32(input, "avg_pool2d: input"), "avg_pool2d")
     window = pool_window("avg_pool2d", kernel_size, stride, padding, 1, ceil_mode)
     divisor = avg_pool_divisor(divisor_override)
@@ -164,6 +196,9 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> F32:
 
     output_size: int or (OH, OW), where None keeps that input size.
     """
+    if on_device("adaptive_avg_pool2d", input=input):
+        result: F32 = _cuda().adaptive_avg_pool2d(input, output_size)
+        return result
     x, unbatched = _batched(as_float32(input, "adaptive_avg_pool2d: input"), "adaptive_avg_pool2d")
     out = empty((*x.shape[:2], *adaptive_output_hw(x.shape, output_size)), "adaptive_avg_pool2d output")
     _core.adaptive_avg_pool2d(x, out)
@@ -172,6 +207,9 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> F32:
 
 def relu(input: Any, inplace: bool = False) -> F32:
     """max(x, 0), NaN kept. ``inplace`` is accepted for compatibility: pycnn never modifies its input."""
+    if on_device("relu", input=input):
+        result: F32 = _cuda().relu(input)
+        return result
     x = as_float32(input, "relu: input")
     out = empty(x.shape, "relu output")
     _core.relu(x, out)
@@ -180,31 +218,48 @@ def relu(input: Any, inplace: bool = False) -> F32:
 
 def linear(input: Any, weight: Any, bias: Any = None) -> F32:
     """y = x·Wᵀ + b. input (*, in_features); weight (out_features, in_features); bias (out_features,)."""
+    if on_device("linear", input=input, weight=weight, bias=bias):
+        result: F32 = _cuda().linear(input, weight, bias)
+        return result
     x = as_float32(input, "linear: input")
     w = as_float32(weight, "linear: weight")
-    if w.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {w.shape}")
-    if x.ndim == 0 or x.shape[-1] != w.shape[1]:
-        raise ValueError(f"linear: input of shape {x.shape} does not end in in_features={w.shape[1]} "
-                         f"of weight shape {w.shape}")
     b = optional_float32(bias, "linear: bias")
-    if b is not None and b.shape != (w.shape[0],):
-        raise ValueError(f"linear: bias must have shape ({w.shape[0]},) for weight of shape {w.shape}, got {b.shape}")
+    check_linear_shapes(x.shape, w.shape, None if b is None else b.shape)
     rows = x.reshape(int(np.prod(x.shape[:-1])), w.shape[1])
     out = empty((rows.shape[0], w.shape[0]), "linear output")
     _core.linear(rows, w, b, out)
     return out.reshape(*x.shape[:-1], w.shape[0])
 
 
+def check_linear_shapes(input_shape: tuple[int, ...], weight_shape: tuple[int, ...],
+                        bias_shape: tuple[int, ...] | None) -> None:
+    if len(weight_shape) != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight_shape}")
+    if len(input_shape) == 0 or input_shape[-1] != weight_shape[1]:
+        raise ValueError(f"linear: input of shape {input_shape} does not end in in_features={weight_shape[1]} "
+                         f"of weight shape {weight_shape}")
+    if bias_shape is not None and bias_shape != (weight_shape[0],):
+        raise ValueError(f"linear: bias must have shape ({weight_shape[0]},) for weight of shape {weight_shape}, "
+                         f"got {bias_shape}")
+
+
 def softmax(input: Any, dim: int) -> F32:
     """exp(x) / sum(exp(x)) along ``dim``, computed with the maximum subtracted."""
+    if on_device("softmax", input=input):
+        result: F32 = _cuda().softmax(input, dim)
+        return result
     x = as_float32(input, "softmax: input")
-    d = normalise_dim(dim, x.ndim, "softmax: dim")
-    shape = x.shape if x.ndim else (1,)
-    outer, inner = int(np.prod(shape[:d])), int(np.prod(shape[d + 1:]))
+    view = softmax_view(x.shape, dim)
     out = empty(x.shape, "softmax output")
-    _core.softmax(x.reshape(outer, shape[d], inner), out.reshape(outer, shape[d], inner))
+    _core.softmax(x.reshape(view), out.reshape(view))
     return out
+
+
+def softmax_view(shape: tuple[int, ...], dim: Any) -> tuple[int, int, int]:
+    """(outer, dim, inner): the shape softmax's kernels see an array of `shape` as."""
+    d = normalise_dim(dim, len(shape), "softmax: dim")
+    shape = shape if shape else (1,)
+    return int(np.prod(shape[:d])), shape[d], int(np.prod(shape[d + 1:]))
 
 
 def channels_view(x: F32) -> F32:
@@ -217,16 +272,25 @@ def local_response_norm(input: Any, size: int, alpha: float = 1e-4, beta: float 
 
     input (N, C, *) with at least 3 dimensions, as in PyTorch.
     """
+    if on_device("local_response_norm", input=input):
+        result: F32 = _cuda().local_response_norm(input, size, alpha, beta, k)
+        return result
     x = as_float32(input, "local_response_norm: input")
-    if x.ndim < 3:
-        raise ValueError(f"local_response_norm: input must have at least 3 dimensions (N, C, *), got shape {x.shape}")
-    n = integer(size, "local_response_norm: size")
-    if n < 1:
-        raise ValueError(f"local_response_norm: size must be positive, got {n}")
+    n = lrn_size(x.shape, size)
     out = empty(x.shape, "local_response_norm output")
     _core.local_response_norm(channels_view(x), channels_view(out),
                               n, float(alpha), float(beta), float(k))
     return out
+
+
+def lrn_size(input_shape: tuple[int, ...], size: Any) -> int:
+    if len(input_shape) < 3:
+        raise ValueError(f"local_response_norm: input must have at least 3 dimensions (N, C, *), got shape "
+                         f"{input_shape}")
+    n = integer(size, "local_response_norm: size")
+    if n < 1:
+        raise ValueError(f"local_response_norm: size must be positive, got {n}")
+    return n
 
 
 def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = None, bias: Any = None,
@@ -234,6 +298,10 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
     """Inference batch normalisation: (x − mean)/sqrt(var + eps)·weight + bias per channel of (N, C, *)."""
     if training:
         raise ValueError("batch_norm: pycnn implements inference only; training=True is not supported")
+    if on_device("batch_norm", input=input, running_mean=running_mean, running_var=running_var, weight=weight,
+                 bias=bias):
+        result: F32 = _cuda().batch_norm(input, running_mean, running_var, weight, bias, eps)
+        return result
     x = as_float32(input, "batch_norm: input")
     if x.ndim < 2:
         raise ValueError(f"batch_norm: input must be (N, C, *), got shape {x.shape}")

@@ -22,11 +22,11 @@ from reference import run_python
 INSTALL_ROOT = Path(pycnn.__file__).resolve().parents[1]
 
 
-def pycnn_command(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def pycnn_command(*args: str, timeout: float = 300, **environment: str) -> subprocess.CompletedProcess[str]:
     """`python -m pycnn ARGS` from pycnn's install directory (from a checkout's root, -m would import the source
-    tree, which has no compiled extension in CI), stderr a pipe: not a terminal."""
+    tree, which has no compiled extension in CI), stderr a pipe: not a terminal; extra environment variables."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(INSTALL_ROOT), os.environ.get("PYTHONPATH")])),
-           "MPLBACKEND": "Agg"}
+           "MPLBACKEND": "Agg", **environment}
     return subprocess.run([sys.executable, "-m", "pycnn", *args], cwd=INSTALL_ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
@@ -153,10 +153,11 @@ def test_bad_input_is_a_one_line_error_with_status_2(args: list[str], message: s
     assert message in last, result.stderr
 
 
-def test_cuda_device_without_cuda_kernels_fails_clearly() -> None:
-    result = pycnn_command("bench", "--device", "cuda", "--models", "resnet18")
+def test_cuda_device_where_cuda_cannot_run_fails_clearly() -> None:
+    result = pycnn_command("bench", "--device", "cuda", "--models", "resnet18", CUDA_VISIBLE_DEVICES="")
     assert result.returncode == 1 and result.stdout == ""
-    expected = ("this pycnn was built without CUDA kernels" if not pycnn.config()["cuda_built"] else "--device cuda")
+    expected = ("this pycnn was built without CUDA kernels" if not pycnn.cuda.is_built()
+                else "this pycnn has CUDA kernels, but no usable CUDA device was found")
     assert expected in result.stderr and "Traceback" not in result.stderr
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import math
 
@@ -20,7 +21,9 @@ def test_config_reports_this_build_and_machine() -> None:
     assert c["isa_used"] == pycnn.isa() and c["isa_found"] == _core.cpu_isa()
     assert c["threads"] == pycnn.get_num_threads() and c["cores"] == _core.available_cores()
     assert c["numpy"] == np.__version__
-    assert c["cuda_built"] is False and c["cuda_available"] is False
+    assert c["cuda_built"] is (importlib.util.find_spec("pycnn._cuda") is not None) is pycnn.cuda.is_built()
+    assert c["cuda_available"] is pycnn.cuda.is_available()
+    assert _core.build_info()["cuda"] is c["cuda_built"]
     assert str(c["compiler"]).strip() and c["build_type"] == "Release"
 
 
@@ -29,8 +32,11 @@ def test_show_config_prints_every_fact() -> None:
     pycnn.show_config(out)
     text = out.getvalue()
     c = pycnn.config()
+    cuda = ("CUDA        not built" if not c["cuda_built"] else
+            f"CUDA        {c['cuda_device']}" if c["cuda_available"] else
+            f"CUDA        built with {c['cuda_compiler']} for {c['cuda_architectures']}; no usable device")
     for fact in (f"pycnn {c['version']}", f"ISA found   {c['isa_found']}", f"ISA used    {c['isa_used']}",
-                 f"threads     {c['threads']}", "CUDA        not built", str(c["compiler"])):
+                 f"threads     {c['threads']}", cuda, str(c["compiler"])):
         assert fact in text, (fact, text)
 
 

@@ -102,7 +102,8 @@ void run_conv2d(const DeviceArray& x, const Shape& ws, ConvWeightsView w, const 
   ops.residual = optional_ptr(residual, "residual", ys);
   ops.relu = relu;
   ops.y = checked_ptr(out, "out", ys);
-  require(ops.residual != ops.y && ops.x != ops.y, "input and residual must not be the output array");
+  require(out.size() == 0 || (ops.residual != ops.y && ops.x != ops.y),
+          "input and residual must not be the output array");
   py::gil_scoped_release release;
   cuda::conv2d(p, w.precision, ops);
 }
@@ -150,7 +151,7 @@ void run_linear(const DeviceArray& x, const Shape& ws, ConvWeightsView w, const 
   ops.bias = optional_ptr(bias, "bias", {ws[0]});
   ops.relu = relu;
   ops.y = checked_ptr(out, "out", {xs[0], ws[0]});
-  require(ops.x != ops.y, "input must not be the output array");
+  require(out.size() == 0 || ops.x != ops.y, "input must not be the output array");
   py::gil_scoped_release release;
   cuda::conv2d(p, w.precision, ops);
 }

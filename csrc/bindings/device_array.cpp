@@ -43,6 +43,7 @@ bool is_contiguous(const Shape& shape, const Shape& strides, int64_t unit) {
   return true;
 }
 
+#ifndef PYCNN_CUDA_EMULATOR
 DeviceArray from_cuda_array_interface(const py::object& value, const std::string& name) {
   const py::dict cai = value.attr("__cuda_array_interface__");
   const std::string typestr = py::str(cai["typestr"]);
@@ -59,6 +60,7 @@ DeviceArray from_cuda_array_interface(const py::object& value, const std::string
   auto storage = DeviceStorage::borrow(reinterpret_cast<void*>(address), element_count(shape) * 4, value);
   return DeviceArray(std::move(storage), shape);
 }
+#endif
 
 DeviceArray from_dlpack(const py::object& value, const std::string& name) {
   const auto device = value.attr("__dlpack_device__")().cast<std::pair<int32_t, int32_t>>();
@@ -272,7 +274,13 @@ void bind_device_array(py::module_& m) {
       .def_property_readonly("nbytes", [](const DeviceArray& a) { return a.size() * int64_t(sizeof(float)); })
       .def_property_readonly("dtype", [](const DeviceArray&) { return py::dtype::of<float>(); })
       .def_property_readonly("device", [](const DeviceArray&) { return "cuda:0"; })
-      .def("reshape", [](const DeviceArray& a, const Shape& shape) { return a.reshape(shape); }, py::arg("shape"))
+      .def(
+          "reshape",
+          [](const DeviceArray& a, const py::args& shape) {
+            const bool one_sequence = shape.size() == 1 && !py::isinstance<py::int_>(shape[0]);
+            return a.reshape(one_sequence ? shape[0].cast<Shape>() : shape.cast<Shape>());
+          },
+          "The same elements in another shape, given as ints or one sequence; one dimension may be -1.")
       .def("view", &DeviceArray::view, py::arg("shape"), py::arg("offset") = 0,
            "prod(shape) elements from element `offset` on, sharing the memory.")
       .def("copy", &DeviceArray::copy)

@@ -282,7 +282,7 @@ PYBIND11_MODULE(_core, m) {
     info["target"] = PYCNN_TARGET;
     info["pybind11"] = std::to_string(PYBIND11_VERSION_MAJOR) + "." + std::to_string(PYBIND11_VERSION_MINOR) +
                        "." + std::to_string(PYBIND11_VERSION_PATCH);
-    info["cuda"] = false;
+    info["cuda"] = bool(PYCNN_WITH_CUDA);  // pycnn._cuda built alongside
     return info;
   }, "How this extension was built: compiler, build type, target processor, pybind11, CUDA kernels.");
   m.def("isa", [] { return std::string(isa_name(kernels().isa)); }, "The ISA whose kernels are in use.");

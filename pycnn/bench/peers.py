@@ -76,6 +76,22 @@ def torch_runner(model: Any) -> Runner:
     return run
 
 
+def torch_cuda_runner(model: Any, precision: str) -> Runner:
+    """torch on the GPU, numpy in and out like pycnn's CUDA models, in pycnn's precision: cuDNN in fp32 (TF32
+    off), TF32, or bf16 autocast. Sets torch's global TF32 switches."""
+    import torch
+
+    model = model.cuda()
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = precision != "fp32"
+
+    def run(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            out: np.ndarray = model(torch.from_numpy(x).cuda()).float().cpu().numpy()
+            return out
+
+    return run
+
+
 def export_onnx(model: Any, x: np.ndarray, path: str | os.PathLike[str]) -> None:
     """torchvision's model as an ONNX file for input shape x.shape (TorchScript exporter, input 'x', output 'y')."""
     import torch

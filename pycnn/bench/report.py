@@ -4,7 +4,7 @@ JSON schema ("schema": "pycnn.bench/1"):
 
     {"schema": "pycnn.bench/1",
      "config": {...pycnn.config()...},
-     "settings": {"models": [str], "batch": int, "threads": int, "repeat": int, "device": "cpu",
+     "settings": {"models": [str], "batch": int, "threads": int, "repeat": int, "device": "cpu" | "cuda",
                   "peers": {name: version}},
      "peak_gflops": float | null,          # measured FMA peak; null when this build cannot measure it
      "results": [{"model": str, "input_shape": [int], "weights": str, "params": int, "macs": int,
@@ -73,8 +73,9 @@ def title(report: BenchReport) -> str:
     c, s = report.config, report.settings
     peers = ", ".join(f"{p} {v}" for p, v in report.peer_versions.items()) or "none importable or asked for"
     peak = "" if report.peak_gflops is None else f", FMA peak {report.peak_gflops:.0f} GFLOP/s"
-    return (f"pycnn {c['version']} ({c['isa_used']}, {s.threads} threads{peak}), batch {s.batch}, "
-            f"median of {s.repeat} runs\npeers: {peers}")
+    where = (f"{c['isa_used']}, {s.threads} threads{peak}" if s.device == "cpu"
+             else f"{c.get('cuda_device')}, precision {c.get('cuda_precision')}")
+    return f"pycnn {c['version']} ({where}), batch {s.batch}, median of {s.repeat} runs\npeers: {peers}"
 
 
 def header_line(report: BenchReport) -> str:

@@ -37,13 +37,15 @@ def _run(settings: BenchSettings, progress: Progress | None,
          on_result: Callable[[BenchReport, ModelResult], None] | None) -> BenchReport:
     if settings.peers:
         _peers.set_peer_threads(settings.threads)
-    report = BenchReport(config=config(), settings=settings, peak_gflops=measure_peak_gflops(),
+    peak = measure_peak_gflops() if settings.device == "cpu" else None  # the CPU's FMA peak says nothing of a GPU
+    report = BenchReport(config=config(), settings=settings, peak_gflops=peak,
                          peer_versions={p: _peers.peer_version(p) for p in settings.peers})
     with tempfile.TemporaryDirectory(prefix="pycnn-bench-") as workdir:
         for name in settings.models:
             if progress is not None:
                 progress.draw(f"{name}: building")
-            workload = build_workload(name, settings.batch, settings.threads, settings.peers, workdir)
+            workload = build_workload(name, settings.batch, settings.threads, settings.peers, workdir,
+                                      device=settings.device)
             if progress is not None:
                 progress.advance(f"{name}: timing")
             result = _measure(workload, settings.repeat, report.peak_gflops, progress)

@@ -30,20 +30,27 @@ class Workload:
 
 
 def build_workload(name: str, batch: int, threads: int, peers: Sequence[str], workdir: str | os.PathLike[str],
-                   seed: int = 0) -> Workload:
+                   seed: int = 0, device: str = "cpu") -> Workload:
     """The model `name` in pycnn and in each of `peers` that can run it (torch, onnxruntime, openvino).
 
     With torch among the peers, torchvision's model supplies the weights and pycnn loads its state dict; the
     ONNX runtimes run the ONNX file exported from it into `workdir`. Without torch, pycnn runs alone on its own
     random initialisation. Peers need torchvision's version of the model: alexnet_original runs alone.
+    On device "cuda", pycnn's model and torch's (the only peer there) run on the GPU, numpy in and out.
     """
     x = np.random.default_rng(seed).standard_normal(_zoo.input_shape_for(name, batch), dtype=np.float32)
     if not peers or name not in _peers.TORCHVISION_MODELS:
-        return Workload(name, _zoo.build_model(name), x)
+        return Workload(name, _zoo.build_model(name).to(device), x)
     reference = _peers.torchvision_model(name, seed)
     # torchvision's random GoogLeNet takes its input as it is; pycnn's, built from weights, would re-normalise it.
     extra = {"transform_input": False} if name == "googlenet" else {}
-    model = _zoo.build_model(name, weights=reference.state_dict(), **extra)
+    model = _zoo.build_model(name, weights=reference.state_dict(), **extra).to(device)
+    if device == "cuda":
+        from ..cuda import get_precision
+
+        run_on_gpu = _bind(_peers.torch_cuda_runner(reference, get_precision()), x)
+        return Workload(name, model, x, {"torch": run_on_gpu}, reference=run_on_gpu,
+                        weights="torchvision random init")
     run_torch = _bind(_peers.torch_runner(reference), x)
     runners: dict[str, Callable[[], np.ndarray]] = {"torch": run_torch} if "torch" in peers else {}
     onnx_peers = [p for p in peers if p in ("onnxruntime", "openvino")]

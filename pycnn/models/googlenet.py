@@ -72,6 +72,10 @@ class InputTransform(nn.Layer):
             raise ValueError(f"GoogLeNet with transform_input needs (N, 3, H, W) input, got shape {input_shape}")
         return input_shape
 
+    def affine_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """(scale, shift) per channel, so that y = x·scale + shift (what a CUDA plan runs)."""
+        return self.scale, self.shift
+
     def run(self, x: Any, out: Any) -> None:
         _core.channel_affine(F.channels_view(x), self.scale, self.shift, F.channels_view(out))
 

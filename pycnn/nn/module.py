@@ -65,8 +65,9 @@ class Module:
     """
 
     training = False
-    # Containers compile into an inference plan when called; layers (layers.py) run directly.
+    # Containers compile into an inference plan when called; layers (layers.py) run directly on the CPU.
     compiles_on_call = True
+    _device = "cpu"  # where calls run: "cpu", or "cuda" after to("cuda"), where every module runs through a plan
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -209,6 +210,33 @@ class Module:
             raise NotImplementedError("pycnn runs inference only: modules cannot be put in training mode")
         return self
 
+    # -- device -------------------------------------------------------------------------------------------------
+    def to(self, device: Any) -> Module:
+        """Runs this module and its children on `device`: "cpu", or "cuda" (also "cuda:0", torch.device("cuda")).
+
+        Parameters stay numpy arrays on the host, the source of truth. On CUDA, the first call with an input
+        shape builds the plan (BatchNorm folded, as on the CPU) and uploads its weights, once for every later call
+        until a weight changes; numpy input gives numpy output, device input (pycnn.cuda.DeviceArray, torch CUDA
+        tensors, CuPy) device output. Raises pycnn.cuda.CudaUnavailableError where CUDA cannot run.
+        """
+        from .. import _device
+
+        name = _device.parse_device(device)
+        if name == "cuda":
+            from ..cuda import _runtime
+
+            _runtime.require(f"{type(self).__name__}.to({str(device)!r})")
+        for module in self.modules():
+            object.__setattr__(module, "_device", name)
+            object.__setattr__(module, "_plans", None)  # device memory goes with the plans
+        return self
+
+    def cuda(self) -> Module:
+        return self.to("cuda")
+
+    def cpu(self) -> Module:
+        return self.to("cpu")
+
     # -- calling ------------------------------------------------------------------------------------------------
     def forward(self, *args: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
@@ -217,7 +245,11 @@ class Module:
         tracer = trace.active()
         if tracer is not None:
             return tracer.call(self, args)
-        if self.compiles_on_call and len(args) == 1 and not trace.eager_mode():
+        on_cuda = self._device == "cuda"
+        if on_cuda and (len(args) != 1 or trace.eager_mode()):
+            raise RuntimeError(f"{type(self).__name__} is on CUDA, where it runs one input through its plan; "
+                               "pycnn.nn.eager() and several inputs need .to('cpu')")
+        if on_cuda or (self.compiles_on_call and len(args) == 1 and not trace.eager_mode()):
             if self._plans is None:
                 from .plan import PlanCache
 

@@ -1,19 +1,15 @@
-"""The inference plan: a container traced once per input shape and ISA, then run as a flat list of steps.
-
-Each convolution gets the algorithm _core.conv_algorithm picks for its input shape (Winograd F(4×4, 3×3) or
-im2col + GEMM); PYCNN_VERBOSE=1 prints the choice per layer when a plan is built.
+"""The inference plan: a container traced once per input shape and device, then run as a flat list of steps.
 
 Fusions: BatchNorm folded into the convolution before it; bias, ReLU and a residual addition applied in the
-convolution's store; ReLU in the linear layer's store; Dropout and Flatten as views. Convolution and linear
-weights are packed once for the micro-kernels. Activations live in buffers planned by liveness and reused
+convolution's store; ReLU in the linear layer's store; Dropout and Flatten as views. How each step runs, and
+on what memory, is its backend's business (backend.py): _core's kernels on numpy arrays (host.py), or the CUDA
+kernels on device arrays (pycnn.cuda.backend). Activations live in buffers planned by liveness and reused
 across calls; concurrent calls each take their own set. The plan is derived from the module tree and rebuilt
 whenever any parameter, buffer or child changes — never a second source of truth.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 import warnings
@@ -23,9 +19,11 @@ from typing import Any, TypeGuard, cast
 
 import numpy as np
 
-from .. import _core
-from .._args import F32, as_float32, empty
+from .._args import as_float32
+from .._device import is_device_array
 from . import trace
+from .backend import Backend
+from .host import HostBackend
 from .layers import BatchNorm2d, Conv2d, Dropout, Flatten, Layer, Linear, ReLU
 from .module import Module, weights_version
 from .trace import Node, Value
@@ -64,8 +62,8 @@ def _is_layer(node: Node | None, kind: type) -> TypeGuard[Node]:
 class _Builder:
     """Turns traced nodes into fused steps."""
 
-    def __init__(self, nodes: list[Node], output: Value, packed: dict[Any, Any]):
-        self.nodes, self.consumers, self.packed = nodes, _Consumers(nodes, output), packed
+    def __init__(self, nodes: list[Node], output: Value, packed: dict[Any, Any], backend: Backend):
+        self.nodes, self.consumers, self.packed, self.backend = nodes, _Consumers(nodes, output), packed, backend
         self.absorbed: set[int] = set()
         self.steps_at: dict[int, list[Step]] = {}  # node position → steps emitted there
 
@@ -95,13 +93,12 @@ class _Builder:
             shape = node.output.shape
             return Step(node.name, node.inputs, node.output, lambda x: x.reshape(shape), is_view=True), node
         if node.op == "add":
-            return Step("add", node.inputs, node.output, lambda a, b, out: np.add(a, b, out=out)), node
+            return Step("add", node.inputs, node.output, self.backend.add()), node
         if node.op == "cat":
-            axis = node.attrs["dim"]
-            return Step("cat", node.inputs, node.output,
-                        lambda *xs: np.concatenate(xs[:-1], axis=axis, out=xs[-1])), node
+            return Step("cat", node.inputs, node.output, self.backend.cat(node.attrs["dim"])), node
         layer: Layer = node.module  # type: ignore[assignment]
-        return Step(node.name, node.inputs, node.output, layer.run), node
+        return Step(node.name, node.inputs, node.output,
+                    self.backend.layer(layer, node.inputs[0].shape, self.packed)), node
 
     def _conv_step(self, node: Node) -> tuple[Step, Node]:
         conv: Conv2d = node.module  # type: ignore[assignment]
@@ -129,33 +126,9 @@ class _Builder:
             relu, last = True, relu_node
             fused.append(relu_node.name)
             self._absorb(relu_node)
-        window = conv.window
-        algorithm = _core.conv_algorithm(node.inputs[0].shape, conv.weight.shape, window.stride, window.padding,
-                                         window.dilation, conv.groups)
-        weight, bias = self._packed_conv(conv, bn, algorithm)
-        if os.environ.get("PYCNN_VERBOSE", "0") not in ("", "0"):
-            print(f"pycnn: {node.name}: {_describe_conv(conv, node.inputs[0].shape)} -> {algorithm}", file=sys.stderr)
-
-        def execute(x: F32, *rest: F32) -> None:
-            res, out = (rest[0], rest[1]) if len(rest) == 2 else (None, rest[0])
-            _core.conv2d_packed(x, weight, bias, out, window.stride, window.padding, window.dilation, relu, res)
-
+        execute = self.backend.conv(node.name, conv, bn, relu, node.inputs[0].shape, self.packed)
         inputs = node.inputs + ([residual] if residual is not None else [])
         return Step(node.name, inputs, last.output, execute, fused=fused), last
-
-    def _packed_conv(self, conv: Conv2d, bn: BatchNorm2d | None, algorithm: str) -> tuple[Any, F32 | None]:
-        key = ("conv", id(conv), id(bn), _core.isa(), algorithm)
-        if key not in self.packed:
-            w = conv.weight.astype(np.float64)
-            b = np.zeros(conv.out_channels) if conv.bias is None else conv.bias.astype(np.float64)
-            if bn is not None:
-                scale, shift = bn.affine_terms()
-                w, b = w * scale[:, None, None, None], b * scale + shift
-            has_bias = conv.bias is not None or bn is not None
-            self.packed[key] = (_core.PackedConv2d(w.astype(np.float32), conv.groups, algorithm),
-                                b.astype(np.float32) if has_bias else None)
-        packed: tuple[Any, F32 | None] = self.packed[key]
-        return packed
 
     def _linear_step(self, node: Node) -> tuple[Step, Node]:
         linear: Linear = node.module  # type: ignore[assignment]
@@ -165,22 +138,8 @@ class _Builder:
             relu, last = True, relu_node
             fused.append(relu_node.name)
             self._absorb(relu_node)
-        key = ("linear", id(linear), _core.isa())
-        if key not in self.packed:
-            self.packed[key] = _core.PackedLinear(linear.weight)
-        weight, bias, n = self.packed[key], linear.bias, linear.in_features
-
-        def execute(x: F32, out: F32) -> None:
-            _core.linear_packed(x.reshape(-1, n), weight, bias, out.reshape(-1, out.shape[-1]), relu)
-
+        execute = self.backend.linear(linear, relu, self.packed)
         return Step(node.name, node.inputs, last.output, execute, fused=fused), last
-
-
-def _describe_conv(conv: Conv2d, input_shape: tuple[int, ...]) -> str:
-    w = conv.window
-    return (f"conv {'x'.join(map(str, input_shape))} {conv.in_channels}->{conv.out_channels} "
-            f"{'x'.join(map(str, conv.kernel_size))} stride {'x'.join(map(str, w.stride))}"
-            f"{f' groups {conv.groups}' if conv.groups > 1 else ''}")
 
 
 class _Memory:
@@ -221,45 +180,51 @@ class _Memory:
 
 
 class Plan:
-    def __init__(self, module: Module, input_shape: tuple[int, ...], packed: dict[Any, Any]):
+    def __init__(self, module: Module, input_shape: tuple[int, ...], packed: dict[Any, Any], backend: Backend):
         self.input_shape = input_shape
+        self.backend = backend
         self.graph_input, self.graph_output, nodes = trace.trace(module, input_shape)
-        self.steps = _Builder(nodes, self.graph_output, packed).build()
+        self.steps = _Builder(nodes, self.graph_output, packed, backend).build()
         self.memory = _Memory(self.steps, self.graph_input, self.graph_output)
-        self._arenas: list[list[np.ndarray]] = []
+        self._arenas: list[list[Any]] = []
         self._lock = threading.Lock()
 
-    def _acquire(self) -> list[np.ndarray]:
+    def _acquire(self) -> list[Any]:
         with self._lock:
             if self._arenas:
                 return self._arenas.pop()
-        return [empty((n,), "plan buffer") for n in self.memory.slot_sizes]
+        return [self.backend.empty((n,), "plan buffer") for n in self.memory.slot_sizes]
 
-    def run(self, x: F32, step_seconds: list[float] | None = None) -> F32:
-        """The plan's output for x; with `step_seconds`, also each step's wall time, in step order."""
+    def run(self, x: Any, step_seconds: list[float] | None = None) -> Any:
+        """The plan's output for x (an array of the backend's kind); with `step_seconds`, also each step's wall
+        time, in step order."""
+        backend = self.backend
         arena = self._acquire()
         try:
-            arrays: dict[int, np.ndarray] = {id(self.graph_input): x}
+            arrays: dict[int, Any] = {id(self.graph_input): x}
             out_root = self.memory.storage[id(self.graph_output)]
             for step in self.steps:
                 ins = [arrays[id(v)] for v in step.inputs]
                 if step.is_view:
-                    arrays[id(step.output)] = cast(np.ndarray, step.execute(*ins))
+                    arrays[id(step.output)] = step.execute(*ins)
                     if step_seconds is not None:
                         step_seconds.append(0.0)
                     continue
                 shape = step.output.shape
                 if id(step.output) == out_root:
-                    out = empty(shape, "model output")
+                    out = backend.empty(shape, "model output")
                 else:
-                    out = arena[self.memory.slot_of[id(step.output)]][:int(np.prod(shape))].reshape(shape)
+                    out = backend.slot(arena[self.memory.slot_of[id(step.output)]], shape)
+                if step_seconds is not None:
+                    backend.synchronize()
                 start = time.perf_counter()
                 step.execute(*ins, out)
                 if step_seconds is not None:
+                    backend.synchronize()
                     step_seconds.append(time.perf_counter() - start)
                 arrays[id(step.output)] = out
             result = arrays[id(self.graph_output)]
-            return result if out_root == id(self.graph_output) else np.array(result, copy=True)
+            return result if out_root == id(self.graph_output) else backend.copy(result)
         finally:
             with self._lock:
                 self._arenas.append(arena)
@@ -279,9 +244,15 @@ class StepProfile:
 
 def profile(module: Module, x: Any, repeat: int = 10) -> list[StepProfile]:
     """Where a model's time goes: the median wall time of each step of its plan for input x, over `repeat` runs
-    after one untimed run."""
-    x = as_float32(x, f"{type(module).__name__}: input")
-    plan = PlanCache(module).plan(x.shape)
+    after one untimed run (on the device the module was moved to)."""
+    cache = PlanCache(module)
+    if module._device == "cuda":
+        from ..cuda.backend import device_plan
+
+        plan, x = device_plan(cache, x)
+    else:
+        x = as_float32(x, f"{type(module).__name__}: input")
+        plan = cache.plan(x.shape)
     plan.run(x)
     runs: list[list[float]] = []
     for _ in range(repeat):
@@ -293,7 +264,7 @@ def profile(module: Module, x: Any, repeat: int = 10) -> list[StepProfile]:
 
 
 class PlanCache:
-    """The plans of one container, by input shape and ISA, dropped whenever any weight changes."""
+    """The plans of one module, by input shape and backend, dropped whenever any weight changes."""
 
     def __init__(self, module: Module):
         self.module = module
@@ -303,18 +274,26 @@ class PlanCache:
         self.untraceable = False
         self._lock = threading.Lock()
 
-    def plan(self, input_shape: tuple[int, ...]) -> Plan:
+    def plan(self, input_shape: tuple[int, ...], backend: Backend | None = None) -> Plan:
+        backend = HostBackend() if backend is None else backend
         with self._lock:
             if self.version != weights_version():
                 self.plans.clear()
                 self.packed.clear()
                 self.version = weights_version()
-            key = (input_shape, _core.isa())
+            key = (input_shape, *backend.key())
             if key not in self.plans:
-                self.plans[key] = Plan(self.module, input_shape, self.packed)
+                self.plans[key] = Plan(self.module, input_shape, self.packed, backend)
             return self.plans[key]
 
     def run(self, x: Any) -> Any:
+        if self.module._device == "cuda":
+            from ..cuda.backend import run_plan
+
+            return run_plan(self, x)
+        if is_device_array(x):
+            raise TypeError(f"{type(self.module).__name__} is on the CPU, but its input is a CUDA array: move the "
+                            "model with .to('cuda'), or the input with .numpy() / .cpu()")
         x = as_float32(x, f"{type(self.module).__name__}: input")
         if x.ndim != 4 or self.untraceable:
             with trace.eager():

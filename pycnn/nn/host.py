@@ -1,0 +1,72 @@
+"""Plans on the CPU: _core's kernels on numpy arrays, weights packed once for the ISA in use.
+
+Each convolution gets the algorithm _core.conv_algorithm picks for its input shape (Winograd F(4×4, 3×3) or
+im2col + GEMM); PYCNN_VERBOSE=1 prints the choice per layer when a plan is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+import numpy as np
+
+from .. import _core
+from .._args import F32, empty
+from .backend import Execute, fold_batch_norm, report_conv_choice
+from .layers import BatchNorm2d, Conv2d, Layer, Linear
+
+
+class HostBackend:
+    def key(self) -> tuple[Hashable, ...]:
+        return ("cpu", _core.isa())
+
+    def conv(self, name: str, conv: Conv2d, bn: BatchNorm2d | None, relu: bool, input_shape: tuple[int, ...],
+             packed: dict[Any, Any]) -> Execute:
+        window = conv.window
+        algorithm = _core.conv_algorithm(input_shape, conv.weight.shape, window.stride, window.padding,
+                                         window.dilation, conv.groups)
+        key = ("conv", id(conv), id(bn), _core.isa(), algorithm)
+        if key not in packed:
+            w, b = fold_batch_norm(conv, bn)
+            packed[key] = (_core.PackedConv2d(w, conv.groups, algorithm), b)
+        weight, bias = packed[key]
+        report_conv_choice(name, conv, input_shape, algorithm)
+
+        def execute(x: F32, *rest: F32) -> None:
+            res, out = (rest[0], rest[1]) if len(rest) == 2 else (None, rest[0])
+            _core.conv2d_packed(x, weight, bias, out, window.stride, window.padding, window.dilation, relu, res)
+
+        return execute
+
+    def linear(self, linear: Linear, relu: bool, packed: dict[Any, Any]) -> Execute:
+        key = ("linear", id(linear), _core.isa())
+        if key not in packed:
+            packed[key] = _core.PackedLinear(linear.weight)
+        weight, bias, n = packed[key], linear.bias, linear.in_features
+
+        def execute(x: F32, out: F32) -> None:
+            _core.linear_packed(x.reshape(-1, n), weight, bias, out.reshape(-1, out.shape[-1]), relu)
+
+        return execute
+
+    def layer(self, layer: Layer, input_shape: tuple[int, ...], packed: dict[Any, Any]) -> Execute:
+        return layer.run
+
+    def add(self) -> Execute:
+        return lambda a, b, out: np.add(a, b, out=out)
+
+    def cat(self, dim: int) -> Execute:
+        return lambda *xs: np.concatenate(xs[:-1], axis=dim, out=xs[-1])
+
+    def empty(self, shape: tuple[int, ...], what: str) -> F32:
+        return empty(shape, what)
+
+    def slot(self, buffer: F32, shape: tuple[int, ...]) -> F32:
+        return buffer[:int(np.prod(shape))].reshape(shape)
+
+    def copy(self, array: F32) -> F32:
+        return np.array(array, copy=True)
+
+    def synchronize(self) -> None:
+        pass
