@@ -47,7 +47,9 @@ bool is_contiguous(const Shape& shape, const Shape& strides, int64_t unit) {
 DeviceArray from_cuda_array_interface(const py::object& value, const std::string& name) {
   const py::dict cai = value.attr("__cuda_array_interface__");
   const std::string typestr = py::str(cai["typestr"]);
-  if (typestr != "<f4" && typestr != "|f4") throw py::type_error(name + " has typestr '" + typestr + "'; " + kFloat32Hint);
+  if (typestr != "<f4" && typestr != "|f4") {
+    throw py::type_error(name + " is not float32 (typestr '" + typestr + "'): " + kFloat32Hint);
+  }
   const Shape shape = cai["shape"].cast<Shape>();
   if (cai.contains("mask") && !cai["mask"].is_none()) throw py::type_error(name + " is a masked array");
   if (cai.contains("strides") && !cai["strides"].is_none() &&
@@ -73,7 +75,8 @@ DeviceArray from_dlpack(const py::object& value, const std::string& name) {
   const dlpack::DLTensor& t = managed->dl_tensor;
   const Shape shape(t.shape, t.shape + t.ndim);
   if (t.dtype.code != dlpack::kDLFloat || t.dtype.bits != 32 || t.dtype.lanes != 1) {
-    throw py::type_error(name + " is not float32; " + kFloat32Hint);
+    throw py::type_error(name + " is not float32 (DLPack type code " + std::to_string(t.dtype.code) + ", " +
+                         std::to_string(t.dtype.bits) + " bits): " + kFloat32Hint);
   }
   if (t.strides != nullptr && !is_contiguous(shape, Shape(t.strides, t.strides + t.ndim), 1)) {
     throw py::type_error(name + " of shape " + shape_str(shape) + " is not C-contiguous");
@@ -254,12 +257,14 @@ std::string DeviceArray::repr() const {
   return "DeviceArray(shape=" + shape + ", dtype=float32, device='cuda:0')";
 }
 
+// DLPack first: its producers order their stream before the consumer's (torch's __cuda_array_interface__ names no
+// stream at all).
 DeviceArray as_device_array(const py::object& value, const std::string& name) {
   if (py::isinstance<DeviceArray>(value)) return value.cast<DeviceArray>();
+  if (py::hasattr(value, "__dlpack__") && py::hasattr(value, "__dlpack_device__")) return from_dlpack(value, name);
 #ifndef PYCNN_CUDA_EMULATOR
   if (py::hasattr(value, "__cuda_array_interface__")) return from_cuda_array_interface(value, name);
 #endif
-  if (py::hasattr(value, "__dlpack__") && py::hasattr(value, "__dlpack_device__")) return from_dlpack(value, name);
   throw py::type_error(name + " is not a CUDA array: pycnn's CUDA functions take DeviceArrays, or objects with "
                               "__cuda_array_interface__ or __dlpack__ (torch CUDA tensors, CuPy arrays)");
 }
