@@ -88,6 +88,8 @@ std::string device_status() {
   const cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess) {
     cudaGetLastError();
+    // Without libcuda the runtime says its driver is too old; say what is missing instead.
+    if (driver_version() == 0) return "no NVIDIA driver found";
     return cudaGetErrorString(status);
   }
   return count > 0 ? "ok" : "no CUDA-capable device is detected";
