@@ -7,7 +7,7 @@
 #   bash benches/cuda_device_check.sh                 # on the GPU machine, from anywhere
 #   python3 benches/gpu_test_deps.py build/gpu-deps   # beforehand, on a machine with pytest and hypothesis:
 #                                                     # carry build/gpu-deps if the GPU machine may lack them
-# Stage time limits in seconds (environment): BUILD_S=200, TESTS_S=150, MODELS_S=150, LAYERS_S=60; a stage that
+# Stage time limits in seconds (environment): BUILD_S=180, TESTS_S=150, MODELS_S=150, LAYERS_S=80; a stage that
 # runs out is stopped and the next one starts, so the whole script stays within one 600 s device command.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -50,7 +50,7 @@ cat "$OUT/environment.log" >> "$SUMMARY"
 
 # 1. Build: every default architecture (sm_80, sm_90, compute_90 PTX), CUDA required, warnings are errors.
 rm -rf "$INSTALL"
-stage build "${BUILD_S:-200}" env CMAKE_BUILD_PARALLEL_LEVEL="$JOBS" python3 -m pip install -v --no-build-isolation \
+stage build "${BUILD_S:-180}" env CMAKE_BUILD_PARALLEL_LEVEL="$JOBS" python3 -m pip install -v --no-build-isolation \
   --no-deps --target "$INSTALL" -Ccmake.define.PYCNN_CUDA=ON -Ccmake.define.PYCNN_CUDA_WERROR=ON "$REPO"
 grep -E "pycnn: CUDA|warning|error" "$OUT/build.log" | grep -v -- "-Werror\|-Wall" | head -20 >> "$SUMMARY"
 
@@ -69,7 +69,7 @@ tail -25 "$OUT/tests.log" >> "$SUMMARY"
 # 3. Benchmarks: the issue's models and single layer, then every conv layer at batch 64.
 stage models "${MODELS_S:-150}" python3 benches/cuda_models.py --repeat 10 --json "$OUT/cuda_models.json"
 tail -12 "$OUT/models.log" >> "$SUMMARY"
-stage layers "${LAYERS_S:-60}" python3 benches/cuda_layers.py --batch 64 --repeat 5
+stage layers "${LAYERS_S:-80}" python3 benches/cuda_layers.py --batch 64 --repeat 5
 tail -3 "$OUT/layers.log" >> "$SUMMARY"
 
 echo "== done in $SECONDS s" >> "$SUMMARY"

@@ -13,6 +13,7 @@ fp32 / cuDNN fp32) and on the tensor cores (pycnn tf32 / cuDNN TF32).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 from collections.abc import Callable
 from typing import Any
@@ -40,7 +41,8 @@ def synchronized(run: Callable[[], object]) -> Callable[[], None]:
 
 
 def torch_runner(model: torch.nn.Module, x: torch.Tensor, precision: str) -> Callable[[], None]:
-    model_cl = model.to(memory_format=torch.channels_last) if precision == "bf16" else model
+    """torch in `precision`; for bf16 on a channels-last copy of the model (Module.to converts in place)."""
+    model_cl = copy.deepcopy(model).to(memory_format=torch.channels_last) if precision == "bf16" else model
     x_cl = x.contiguous(memory_format=torch.channels_last) if precision == "bf16" else x
 
     def run() -> None:
