@@ -59,10 +59,11 @@ if ! python3 -c "import pytest, hypothesis" 2>/dev/null && [ -d "$REPO/build/gpu
   export PYTHONPATH=$INSTALL:$REPO/build/gpu-deps
   echo "pytest/hypothesis taken from build/gpu-deps" >> "$SUMMARY"
 fi
-(cd /tmp && python3 -c "import pycnn; pycnn.show_config()") >> "$SUMMARY" 2>&1
+ELSEWHERE=$(mktemp -d)  # neither the checkout (its pycnn/ has no compiled modules) nor the install's parent
+(cd "$ELSEWHERE" && python3 -c "import pycnn; pycnn.show_config()") >> "$SUMMARY" 2>&1
 
-# 2. Tests, from outside the checkout (whose pycnn/ has no compiled modules).
-(cd /tmp && stage tests "${TESTS_S:-150}" python3 -m pytest "$REPO/tests/test_cuda.py" -c "$REPO/pyproject.toml" \
+# 2. Tests, against the installed package.
+(cd "$ELSEWHERE" && stage tests "${TESTS_S:-150}" python3 -m pytest "$REPO/tests/test_cuda.py" -c "$REPO/pyproject.toml" \
   --rootdir "$REPO" -q -rs -p no:cacheprovider --durations=15 --junitxml="$OUT/test_cuda.xml")
 tail -25 "$OUT/tests.log" >> "$SUMMARY"
 
