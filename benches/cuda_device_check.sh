@@ -17,7 +17,7 @@ INSTALL=${INSTALL:-/tmp/pycnn}
 mkdir -p "$OUT"
 SUMMARY=$OUT/summary.txt
 : > "$SUMMARY"
-JOBS=$(nproc)
+JOBS=${JOBS:-$(nproc)}
 
 stage() {  # stage NAME SECONDS COMMAND...: runs COMMAND with a time limit, output to $OUT/NAME.log
   local name=$1 seconds=$2
