@@ -10,13 +10,18 @@ from ._args import int_tuple, integer
 
 def window_size(size: int, kernel: int, stride: int, pad_before: int, pad_after: int, dilation: int,
                 ceil_mode: bool = False) -> int:
-    """Output length along one axis; raises ValueError when the window does not fit the padded input."""
-    effective = dilation * (kernel - 1) + 1
-    if size + pad_before + pad_after < effective:
+    """Output length along one axis; raises ValueError when no window fits.
+
+    A window must fit the padded input, except that with ``ceil_mode`` (pooling) the last one may run past
+    its end, as in PyTorch: one window of kernel 2 and stride 2 pools a single pixel.
+    """
+    out = int(_core.window_output_size(size, kernel, stride, pad_before, pad_after, dilation, ceil_mode))
+    if out < 1:
+        effective = dilation * (kernel - 1) + 1
         raise ValueError(
             f"kernel of effective size {effective} (kernel {kernel}, dilation {dilation}) is larger than the "
             f"padded input ({size} + {pad_before} + {pad_after} = {size + pad_before + pad_after})")
-    return int(_core.window_output_size(size, kernel, stride, pad_before, pad_after, dilation, ceil_mode))
+    return out
 
 
 def conv_output_size(size: Any, kernel_size: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1, *,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
@@ -40,3 +42,18 @@ def assert_close(actual: np.ndarray, expected: np.ndarray, rtol: float = 1e-4) -
     scale = max(float(np.abs(expected).max(initial=0.0)), 1e-30)
     err = float(np.abs(actual.astype(np.float64) - expected).max(initial=0.0))
     assert err <= rtol * scale, f"max abs error {err:.3g} > {rtol:g} × scale {scale:.3g}"
+
+
+# Cases that the random sweeps have checked against torch in this session, by operator (see count_case).
+FUZZ_CASES: Counter[str] = Counter()
+
+
+def count_case(op: str) -> None:
+    """Counts one random case of `op`; the total is reported at the end of the run."""
+    FUZZ_CASES[op] += 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FUZZ_CASES:
+        detail = ", ".join(f"{op} {n}" for op, n in sorted(FUZZ_CASES.items()))
+        terminalreporter.write_line(f"fuzz: {FUZZ_CASES.total()} random cases checked against torch ({detail})")

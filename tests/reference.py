@@ -11,14 +11,17 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as TF
 from hypothesis import HealthCheck, settings
 
 import pycnn
+import pycnn.functional as F
 from pycnn import _core
 
 from conftest import ISAS, assert_close, cpu_has
@@ -28,6 +31,17 @@ torch.set_num_threads(2)
 # Seeded sweeps: the same examples on every run, no example database written into the checkout.
 SWEEP = settings(derandomize=True, database=None, deadline=None, print_blob=True,
                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+# A long fuzz run (tests/run_fuzz.sh) sets this: every random sweep then draws that many fresh cases.
+LONG_FUZZ_EXAMPLES = int(os.environ.get("PYCNN_FUZZ_EXAMPLES") or 0)
+
+
+def fuzz_settings(ci_examples: int) -> settings:
+    """A random sweep's settings: `ci_examples` seeded cases in the default run, or the long run's count,
+    unseeded so that each long run explores new cases (a failure prints the blob that reproduces it)."""
+    if LONG_FUZZ_EXAMPLES:
+        return settings(SWEEP, max_examples=LONG_FUZZ_EXAMPLES, derandomize=False)
+    return settings(SWEEP, max_examples=ci_examples)
 
 AVAILABLE_ISAS = tuple(isa for isa in ISAS if cpu_has(isa))
 
@@ -47,6 +61,58 @@ def small_ints(rng: np.random.Generator, shape: Sequence[int], bound: int = 3) -
 
 def normal(rng: np.random.Generator, shape: Sequence[int]) -> np.ndarray:
     return rng.standard_normal(tuple(shape), dtype=np.float32)
+
+
+# --- conv2d against torch ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConvCase:
+    """One convolution: shapes, arguments, and whether the data is small integers (then exact)."""
+
+    batch: int | None  # None: unbatched (C, H, W) input
+    in_channels: int
+    hw: tuple[int, int]
+    out_channels: int
+    kernel: tuple[int, int]
+    stride: Any = 1
+    padding: Any = 0
+    dilation: Any = 1
+    groups: int = 1
+    bias: bool = True
+    integer: bool = False
+    seed: int = 0
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        rng = np.random.default_rng(self.seed)
+        make = small_ints if self.integer else normal
+        x_shape = (() if self.batch is None else (self.batch,)) + (self.in_channels, *self.hw)
+        w_shape = (self.out_channels, self.in_channels // self.groups, *self.kernel)
+        return make(rng, x_shape), make(rng, w_shape), make(rng, (self.out_channels,)) if self.bias else None
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups)
+
+
+def torch_conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Any = 1, padding: Any = 0,
+                 dilation: Any = 1, groups: int = 1) -> np.ndarray:
+    """The reference; a 4-tuple padding (top, bottom, left, right) becomes an explicit zero F.pad."""
+    if isinstance(padding, tuple) and len(padding) == 4:
+        top, bottom, left, right = padding
+        x = TF.pad(torch.from_numpy(x), (left, right, top, bottom)).numpy()
+        padding = 0
+    return torch_ref(TF.conv2d, x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+def check_against_torch(case: ConvCase, rtol: float = 1e-4) -> None:
+    x, w, b = case.arrays()
+    got = F.conv2d(x, w, b, **case.options)
+    want = torch_conv2d(x, w, b, **case.options)
+    if case.integer:
+        assert got.shape == want.shape and got.dtype == np.float32
+        np.testing.assert_array_equal(got, want)
+    else:
+        assert_close(got, want, rtol)
 
 
 @contextlib.contextmanager
@@ -156,3 +222,23 @@ def run_python(code: str, *args: str, timeout: float = 120, **env: str) -> subpr
     environ = {**os.environ, **env, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], cwd=root, env=environ,
                           capture_output=True, text=True, timeout=timeout)
+
+
+# tests/run_sanitized.sh runs the suite in a Python with AddressSanitizer preloaded.
+SANITIZED = os.environ.get("PYCNN_SANITIZED") == "1"
+
+
+def run_python_capped(code: str, *args: str, memory_gib: float, timeout: float = 120,
+                      **env: str) -> subprocess.CompletedProcess[str]:
+    """run_python with the child's memory capped at `memory_gib`, so that a regression fails the test, not the
+    machine, and an allocation past the cap fails (MemoryError) whatever the host's overcommit policy.
+
+    The cap is RLIMIT_AS, or under AddressSanitizer, whose shadow memory alone exceeds any such limit, ASan's own
+    cap on a single allocation.
+    """
+    limit = int(memory_gib * 2**30)
+    if SANITIZED:
+        options = os.environ.get("ASAN_OPTIONS", "") + f":max_allocation_size_mb={limit >> 20}"
+        return run_python(code, *args, timeout=timeout, **{"ASAN_OPTIONS": options, **env})
+    prologue = f"import resource\nresource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))\n"
+    return run_python(prologue + textwrap.dedent(code), *args, timeout=timeout, **env)

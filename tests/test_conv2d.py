@@ -3,75 +3,34 @@
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import pycnn
 import pycnn.functional as F
 
-from conftest import assert_close
-from reference import SWEEP, check_api_contract, isa_cap, normal, results_per_isa, small_ints, torch_ref
+from conftest import assert_close, count_case
+from reference import (
+    ConvCase,
+    check_against_torch,
+    check_api_contract,
+    fuzz_settings,
+    isa_cap,
+    normal,
+    results_per_isa,
+    torch_conv2d,
+)
 from shapes import ConvLayer, conv_layers
 
 # torch's own note that it pads a copy for 'same' with an even kernel: expected, not a problem.
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
-
-
-@dataclass(frozen=True)
-class ConvCase:
-    """One convolution: shapes, arguments, and whether the data is small integers (then exact)."""
-
-    batch: int | None  # None: unbatched (C, H, W) input
-    in_channels: int
-    hw: tuple[int, int]
-    out_channels: int
-    kernel: tuple[int, int]
-    stride: Any = 1
-    padding: Any = 0
-    dilation: Any = 1
-    groups: int = 1
-    bias: bool = True
-    integer: bool = False
-    seed: int = 0
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        rng = np.random.default_rng(self.seed)
-        make = small_ints if self.integer else normal
-        x_shape = (() if self.batch is None else (self.batch,)) + (self.in_channels, *self.hw)
-        w_shape = (self.out_channels, self.in_channels // self.groups, *self.kernel)
-        return make(rng, x_shape), make(rng, w_shape), make(rng, (self.out_channels,)) if self.bias else None
-
-    @property
-    def options(self) -> dict[str, Any]:
-        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups)
-
-
-def torch_conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Any = 1, padding: Any = 0,
-                 dilation: Any = 1, groups: int = 1) -> np.ndarray:
-    """The reference; a 4-tuple padding (top, bottom, left, right) becomes an explicit zero F.pad."""
-    if isinstance(padding, tuple) and len(padding) == 4:
-        top, bottom, left, right = padding
-        x = TF.pad(torch.from_numpy(x), (left, right, top, bottom)).numpy()
-        padding = 0
-    return torch_ref(TF.conv2d, x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
-
-
-def check_against_torch(case: ConvCase) -> None:
-    x, w, b = case.arrays()
-    got = F.conv2d(x, w, b, **case.options)
-    want = torch_conv2d(x, w, b, **case.options)
-    if case.integer:
-        assert got.shape == want.shape and got.dtype == np.float32
-        np.testing.assert_array_equal(got, want)
-    else:
-        assert_close(got, want)
 
 
 # One case per class of arguments; each runs with float data (tolerance) and small integers (exact).
@@ -162,9 +121,10 @@ def conv_cases(draw: st.DrawFn) -> ConvCase:
                     integer=draw(st.booleans()), seed=draw(st.integers(0, 2**32 - 1)))
 
 
-@settings(SWEEP, max_examples=150)
+@fuzz_settings(150)
 @given(case=conv_cases())
 def test_conv2d_random_sweep(isa: str, case: ConvCase) -> None:
+    count_case("conv2d")
     check_against_torch(case)
 
 

@@ -19,15 +19,14 @@ import pytest
 
 from pycnn.io import UnsafeCheckpointError, WeightsFileError, load, save
 
-from reference import run_python
+from reference import run_python, run_python_capped
 
 FAST_SECONDS = 1.0
 
 
 SANDBOXED_LOAD = """
-    import resource, sys
+    import sys
     from pycnn.io import WeightsFileError, load
-    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
     try:
         load(sys.argv[1])
     except WeightsFileError as e:
@@ -36,9 +35,9 @@ SANDBOXED_LOAD = """
 
 
 def load_in_sandbox(path: Path) -> str:
-    """What loading prints in a child capped at 4 GiB of address space and 30 s: a regression that would
-    exhaust memory or run for hours fails the test instead of the machine."""
-    result = run_python(SANDBOXED_LOAD, str(path), timeout=30)
+    """What loading prints in a child capped at 4 GiB and 30 s: a regression that would exhaust memory or run
+    for hours fails the test instead of the machine."""
+    result = run_python_capped(SANDBOXED_LOAD, str(path), memory_gib=4, timeout=30)
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
 

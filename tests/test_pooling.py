@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import pycnn.functional as F
 
-from conftest import assert_close
-from reference import SWEEP, check_api_contract, normal, small_ints, torch_ref
+from conftest import assert_close, count_case
+from reference import check_api_contract, fuzz_settings, normal, small_ints, torch_ref
 
 
 def pad_torch(x: np.ndarray, padding: tuple[int, int, int, int], value: float) -> np.ndarray:
@@ -46,9 +46,10 @@ def split_case(case: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
 
 # --- max_pool2d -------------------------------------------------------------------------------------------
 
-@settings(SWEEP, max_examples=150)
+@fuzz_settings(150)
 @given(case=pool_cases(dilation=True))
 def test_max_pool2d_random_sweep(isa: str, case: dict[str, Any]) -> None:
+    count_case("max_pool2d")
     x, options = split_case(case)
     # The maximum is exact: the outputs must be torch's, bit for bit.
     np.testing.assert_array_equal(F.max_pool2d(x, **options), torch_ref(TF.max_pool2d, x, **options))
@@ -131,11 +132,12 @@ def test_max_pool2d_asymmetric_padding(padding: tuple[int, int, int, int], strid
 
 # --- avg_pool2d ---------------------------------------------------------------------------------------------
 
-@settings(SWEEP, max_examples=150)
+@fuzz_settings(150)
 @given(case=pool_cases(dilation=False), count_include_pad=st.booleans(),
        divisor_override=st.sampled_from([None, 1, 3, 7]))
 def test_avg_pool2d_random_sweep(isa: str, case: dict[str, Any], count_include_pad: bool,
                                  divisor_override: int | None) -> None:
+    count_case("avg_pool2d")
     x, options = split_case(case)
     options.update(count_include_pad=count_include_pad, divisor_override=divisor_override)
     assert_close(F.avg_pool2d(x, **options), torch_ref(TF.avg_pool2d, x, **options))

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <memory>
+#include <new>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -62,6 +63,20 @@ Shape dims(const py::array& a, const char* name, int ndim) {
   return shape_of(a);
 }
 
+// Runs a kernel with the GIL released. An allocation that fails inside it (packing buffers, per-image work
+// lists) becomes a MemoryError that names the operation and its input.
+template <class Kernel>
+void without_gil(const char* op, const Shape& input, Kernel&& kernel) {
+  try {
+    py::gil_scoped_release release;
+    kernel();
+  } catch (const std::bad_alloc&) {  // the GIL is back: `release` was destroyed while unwinding
+    const std::string message = std::string(op) + ": out of memory for input of shape " + shape_str(input);
+    PyErr_SetString(PyExc_MemoryError, message.c_str());
+    throw py::error_already_set();
+  }
+}
+
 namespace bind {
 
 ConvAlgorithm parse_conv_algorithm(const std::string& name) {
@@ -82,8 +97,9 @@ struct PackedConv2d {
             "algorithm='winograd' needs 3x3 weights and groups=1, got weight of shape " + shape_str(shape) +
                 " with groups=" + std::to_string(groups));
     const float* wp = in_ptr(w, "weight", shape);
-    py::gil_scoped_release release;
-    weights = std::make_unique<ConvWeights>(ConvWeights::packed(wp, p, kernels(), a));
+    without_gil("PackedConv2d", shape, [&] {
+      weights = std::make_unique<ConvWeights>(ConvWeights::packed(wp, p, kernels(), a));
+    });
   }
   Shape shape;
   int64_t groups;
@@ -104,12 +120,13 @@ void run_conv2d(const py::array& x, const Shape& ws, const ConvWeights* packed, 
   ep.relu = relu;
   float* yp = out_ptr(out, "out", ys);
   require(ep.residual != yp, "residual must not be the output array");
-  py::gil_scoped_release release;
-  if (packed) {
-    pycnn::conv2d(p, xp, *packed, ep, yp);
-  } else {
-    pycnn::conv2d(p, xp, ConvWeights(wp, p, kernels()), ep, yp);
-  }
+  without_gil("conv2d", xs, [&] {
+    if (packed) {
+      pycnn::conv2d(p, xp, *packed, ep, yp);
+    } else {
+      pycnn::conv2d(p, xp, ConvWeights(wp, p, kernels()), ep, yp);
+    }
+  });
 }
 
 void conv2d(const py::array& x, const py::array& w, const std::optional<py::array>& bias, py::array& out,
@@ -134,8 +151,9 @@ void conv2d_packed(const py::array& x, const PackedConv2d& w, const std::optiona
 struct PackedLinear {
   explicit PackedLinear(const py::array& w) : shape(dims(w, "weight", 2)) {
     const float* wp = in_ptr(w, "weight", shape);
-    py::gil_scoped_release release;
-    weights = std::make_unique<LinearWeights>(LinearWeights::packed(wp, shape[0], shape[1], kernels()));
+    without_gil("PackedLinear", shape, [&] {
+      weights = std::make_unique<LinearWeights>(LinearWeights::packed(wp, shape[0], shape[1], kernels()));
+    });
   }
   Shape shape;
   std::unique_ptr<LinearWeights> weights;
@@ -149,12 +167,13 @@ void run_linear(const py::array& x, const Shape& ws, const LinearWeights* packed
   const float* wp = w ? in_ptr(*w, "weight", ws) : nullptr;
   const float* bp = optional_ptr(bias, "bias", {ws[0]});
   float* yp = out_ptr(out, "out", {xs[0], ws[0]});
-  py::gil_scoped_release release;
-  if (packed) {
-    pycnn::linear(xs[0], xp, *packed, bp, relu, yp);
-  } else {
-    pycnn::linear(xs[0], xp, LinearWeights(wp, ws[0], ws[1], kernels()), bp, relu, yp);
-  }
+  without_gil("linear", xs, [&] {
+    if (packed) {
+      pycnn::linear(xs[0], xp, *packed, bp, relu, yp);
+    } else {
+      pycnn::linear(xs[0], xp, LinearWeights(wp, ws[0], ws[1], kernels()), bp, relu, yp);
+    }
+  });
 }
 
 void linear(const py::array& x, const py::array& w, const std::optional<py::array>& bias, py::array& out,
@@ -172,8 +191,7 @@ void max_pool2d(const py::array& x, py::array& out, Pair kernel, Pair stride, Qu
   const Pool2dParams p = pool_params(dims(x, "input", 4), kernel, stride, padding, dilation, ceil_mode);
   const float* xp = in_ptr(x, "input", {p.batch, p.channels, p.in_h, p.in_w});
   float* yp = out_ptr(out, "out", {p.batch, p.channels, p.out_h, p.out_w});
-  py::gil_scoped_release release;
-  pycnn::max_pool2d(p, xp, yp);
+  without_gil("max_pool2d", shape_of(x), [&] { pycnn::max_pool2d(p, xp, yp); });
 }
 
 void avg_pool2d(const py::array& x, py::array& out, Pair kernel, Pair stride, Quad padding, bool ceil_mode,
@@ -182,8 +200,7 @@ void avg_pool2d(const py::array& x, py::array& out, Pair kernel, Pair stride, Qu
   const Pool2dParams p = pool_params(dims(x, "input", 4), kernel, stride, padding, {1, 1}, ceil_mode);
   const float* xp = in_ptr(x, "input", {p.batch, p.channels, p.in_h, p.in_w});
   float* yp = out_ptr(out, "out", {p.batch, p.channels, p.out_h, p.out_w});
-  py::gil_scoped_release release;
-  pycnn::avg_pool2d(p, count_include_pad, divisor_override, xp, yp);
+  without_gil("avg_pool2d", shape_of(x), [&] { pycnn::avg_pool2d(p, count_include_pad, divisor_override, xp, yp); });
 }
 
 void adaptive_avg_pool2d(const py::array& x, py::array& out) {
@@ -193,15 +210,14 @@ void adaptive_avg_pool2d(const py::array& x, py::array& out) {
   require((xs[2] > 0 && xs[3] > 0) || xs[0] * xs[1] == 0, "input planes must not be empty");
   const float* xp = in_ptr(x, "input", xs);
   float* yp = out_ptr(out, "out", ys);
-  py::gil_scoped_release release;
-  pycnn::adaptive_avg_pool2d(xs[0] * xs[1], xs[2], xs[3], ys[2], ys[3], xp, yp);
+  without_gil("adaptive_avg_pool2d", xs,
+              [&] { pycnn::adaptive_avg_pool2d(xs[0] * xs[1], xs[2], xs[3], ys[2], ys[3], xp, yp); });
 }
 
 void relu(const py::array& x, py::array& out) {
   const float* xp = in_ptr(x, "input", shape_of(x));
   float* yp = out_ptr(out, "out", shape_of(x));
-  py::gil_scoped_release release;
-  pycnn::relu(static_cast<int64_t>(x.size()), xp, yp);
+  without_gil("relu", shape_of(x), [&] { pycnn::relu(static_cast<int64_t>(x.size()), xp, yp); });
 }
 
 // x viewed as (batch, channels, inner).
@@ -211,8 +227,7 @@ void channel_affine(const py::array& x, const py::array& scale, const py::array&
   const float* sp = in_ptr(scale, "scale", {xs[1]});
   const float* tp = in_ptr(shift, "shift", {xs[1]});
   float* yp = out_ptr(out, "out", xs);
-  py::gil_scoped_release release;
-  pycnn::channel_affine(xs[0], xs[1], xs[2], xp, sp, tp, yp);
+  without_gil("channel_affine", xs, [&] { pycnn::channel_affine(xs[0], xs[1], xs[2], xp, sp, tp, yp); });
 }
 
 void local_response_norm(const py::array& x, py::array& out, int64_t size, double alpha, double beta, double k) {
@@ -220,8 +235,8 @@ void local_response_norm(const py::array& x, py::array& out, int64_t size, doubl
   const Shape xs = dims(x, "input", 3);
   const float* xp = in_ptr(x, "input", xs);
   float* yp = out_ptr(out, "out", xs);
-  py::gil_scoped_release release;
-  pycnn::local_response_norm(xs[0], xs[1], xs[2], size, alpha, beta, k, xp, yp);
+  without_gil("local_response_norm", xs,
+              [&] { pycnn::local_response_norm(xs[0], xs[1], xs[2], size, alpha, beta, k, xp, yp); });
 }
 
 // x viewed as (outer, dim, inner).
@@ -229,8 +244,7 @@ void softmax(const py::array& x, py::array& out) {
   const Shape xs = dims(x, "input", 3);
   const float* xp = in_ptr(x, "input", xs);
   float* yp = out_ptr(out, "out", xs);
-  py::gil_scoped_release release;
-  pycnn::softmax(xs[0], xs[1], xs[2], xp, yp);
+  without_gil("softmax", xs, [&] { pycnn::softmax(xs[0], xs[1], xs[2], xp, yp); });
 }
 
 void gemm(const py::array& a, const py::array& b, py::array& out, const std::string& isa) {
@@ -240,8 +254,7 @@ void gemm(const py::array& a, const py::array& b, py::array& out, const std::str
   const float* ap = in_ptr(a, "a", as);
   const float* bp = in_ptr(b, "b", bs);
   float* cp = out_ptr(out, "out", {as[0], bs[1]});
-  py::gil_scoped_release release;
-  pycnn::gemm(table, as[0], bs[1], as[1], ap, bp, cp);
+  without_gil("gemm", as, [&] { pycnn::gemm(table, as[0], bs[1], as[1], ap, bp, cp); });
 }
 
 py::dict gemm_blocking(const std::string& isa) {
@@ -306,7 +319,7 @@ PYBIND11_MODULE(_core, m) {
         [](int64_t size, int64_t kernel, int64_t stride, int64_t pad_before, int64_t pad_after, int64_t dilation,
            bool ceil_mode) {
           make_window({kernel, 1}, {stride, 1}, {pad_before, pad_after, 0, 0}, {dilation, 1});
-          if (size < 0) throw py::value_error("size must be non-negative");
+          require(size >= 0 && size <= (int64_t{1} << 62), "size must be between 0 and 2^62");
           return window_output_size(size, kernel, stride, pad_before, pad_after, dilation, ceil_mode);
         },
         py::arg("size"), py::arg("kernel"), py::arg("stride"), py::arg("pad_before"), py::arg("pad_after"),

@@ -21,11 +21,27 @@ void require(bool ok, const std::string& message) {
   if (!ok) throw py::value_error(message);
 }
 
+namespace {
+
+// Bounds on window parameters that keep every product of them with an array extent within int64.
+constexpr int64_t kMaxWindowParameter = (int64_t{1} << 31) - 1;
+
+void require_in_range(const Pair& values, int64_t least, const char* what) {
+  for (int64_t v : values) {
+    require(v >= least && v <= kMaxWindowParameter, std::string(what) + " must be between " + std::to_string(least) +
+                                                        " and " + std::to_string(kMaxWindowParameter) + ", got " +
+                                                        std::to_string(v));
+  }
+}
+
+}  // namespace
+
 Window2d make_window(Pair kernel, Pair stride, Quad padding, Pair dilation) {
-  require(kernel[0] > 0 && kernel[1] > 0, "kernel size must be positive");
-  require(stride[0] > 0 && stride[1] > 0, "stride must be positive");
-  require(dilation[0] > 0 && dilation[1] > 0, "dilation must be positive");
-  for (int64_t pad : padding) require(pad >= 0, "padding must be non-negative");
+  require_in_range(kernel, 1, "kernel size");
+  require_in_range(stride, 1, "stride");
+  require_in_range(dilation, 1, "dilation");
+  require_in_range({padding[0], padding[1]}, 0, "padding");
+  require_in_range({padding[2], padding[3]}, 0, "padding");
   return {kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1],
           padding[2], padding[3], dilation[0], dilation[1]};
 }
@@ -38,7 +54,7 @@ Conv2dParams conv_params(const Shape& xs, const Shape& ws, int64_t groups, Pair 
   p.out_channels = ws[0];
   p.groups = groups;
   p.window = make_window({ws[2], ws[3]}, stride, padding, dilation);
-  require(p.in_channels % groups == 0 && p.out_channels % groups == 0 && ws[1] * groups == p.in_channels,
+  require(p.in_channels % groups == 0 && p.out_channels % groups == 0 && ws[1] == p.in_channels / groups,
           "weight of shape " + shape_str(ws) + " does not fit input of shape " + shape_str(xs) + " with groups=" +
               std::to_string(groups));
   const Window2d& w = p.window;

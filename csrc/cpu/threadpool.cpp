@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "denormals.h"
+
 #if defined(__linux__)
 #include <pthread.h>
 #include <sched.h>
@@ -68,6 +70,7 @@ class Pool {
 
   void parallel_for(int64_t n, const std::function<void(int64_t)>& fn) {
     if (n <= 0) return;
+    const SubnormalsAsZero flush;
     std::unique_lock<std::mutex> call(call_mutex_, std::try_to_lock);
     const int threads = static_cast<int>(std::min<int64_t>(num_threads_.load(), n));
     if (!call.owns_lock() || threads <= 1) {
@@ -107,6 +110,7 @@ class Pool {
   }
 
   void worker_loop(int index, uint64_t seen) {
+    const SubnormalsAsZero flush;
     for (;;) {
       const auto spin_until = std::chrono::steady_clock::now() + kSpin;
       while (generation_.load(std::memory_order_acquire) == seen &&
