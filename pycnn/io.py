@@ -43,6 +43,7 @@ _MAX_SAFETENSORS_HEADER = 100 << 20
 _MAX_COMPRESSION_RATIO = 1000  # deflate tops out near 1030:1; torch never compresses at all
 _MAX_NESTING = 100
 _MAX_NDIM = 64  # numpy's limit
+_MAX_ELEMENTS = 1 << 60  # times an element of up to 8 bytes stays below numpy's 2^63-byte limit, even when empty
 # Stride-0 views let a tiny storage describe a huge tensor; copies may exceed the file's tensor data by this much.
 _MAX_EXPANSION = 8
 _EXPANSION_SLACK_BYTES = 1 << 30
@@ -184,6 +185,14 @@ def _dims(value: Any, what: str) -> tuple[int, ...]:
     return tuple(_index(v, what) for v in value)
 
 
+def _shape(value: Any, what: str) -> tuple[int, ...]:
+    """A tensor's dimensions, which numpy must be able to hold (a zero among them does not make any size fine)."""
+    shape = _dims(value, what)
+    if math.prod(n for n in shape if n) > _MAX_ELEMENTS:
+        raise ValueError(f"{what} {list(shape)!r:.120} is larger than any array can be")
+    return shape
+
+
 def _check_view_bounds(elements: int, offset: int, size: tuple[int, ...], stride: tuple[int, ...]) -> None:
     if math.prod(size) == 0:
         return
@@ -202,7 +211,7 @@ def _storage_arg(storage: Any) -> _StorageRef:
 
 
 def _tensor_ref(storage: _StorageRef, element: _Element, offset: Any, size: Any, stride: Any) -> _TensorRef:
-    offset, size, stride = _index(offset, "storage offset"), _dims(size, "size"), _dims(stride, "stride")
+    offset, size, stride = _index(offset, "storage offset"), _shape(size, "size"), _dims(stride, "stride")
     if len(size) != len(stride):
         raise ValueError(f"tensor size {size} and stride {stride} differ in length")
     elements, rest = divmod(storage.nbytes, element.stored.itemsize)
@@ -637,7 +646,7 @@ def _safetensors_entry(name: str, info: Any, data_bytes: int) -> _SafetensorsEnt
     element = _ELEMENTS.get(_SAFETENSORS_DTYPES.get(code, "")) if isinstance(code, str) else None
     if element is None:
         raise ValueError(f"tensor {name!r} has dtype {code!r:.40}; supported: {', '.join(_SAFETENSORS_DTYPES)}")
-    shape = _dims(info["shape"], f"shape of {name!r}")
+    shape = _shape(info["shape"], f"shape of {name!r}")
     offsets = info["data_offsets"]
     if not isinstance(offsets, list) or len(offsets) != 2:
         raise ValueError(f"data_offsets of {name!r} must be [begin, end], got {offsets!r:.80}")

@@ -48,12 +48,12 @@ def assert_close(actual: np.ndarray, expected: np.ndarray, rtol: float = 1e-4) -
 FUZZ_CASES: Counter[str] = Counter()
 
 
-def count_case(op: str) -> None:
-    """Counts one random case of `op`; the total is reported at the end of the run."""
-    FUZZ_CASES[op] += 1
+def count_case(op: str, n: int = 1) -> None:
+    """Counts random cases of `op`; the total is reported at the end of the run."""
+    FUZZ_CASES[op] += n
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if FUZZ_CASES:
         detail = ", ".join(f"{op} {n}" for op, n in sorted(FUZZ_CASES.items()))
-        terminalreporter.write_line(f"fuzz: {FUZZ_CASES.total()} random cases checked against torch ({detail})")
+        terminalreporter.write_line(f"fuzz: {FUZZ_CASES.total()} random cases ({detail})")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as TF
 from hypothesis import HealthCheck, settings
@@ -36,12 +37,19 @@ SWEEP = settings(derandomize=True, database=None, deadline=None, print_blob=True
 LONG_FUZZ_EXAMPLES = int(os.environ.get("PYCNN_FUZZ_EXAMPLES") or 0)
 
 
-def fuzz_settings(ci_examples: int) -> settings:
-    """A random sweep's settings: `ci_examples` seeded cases in the default run, or the long run's count,
-    unseeded so that each long run explores new cases (a failure prints the blob that reproduces it)."""
+def fuzz_settings(ci_examples: int) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Marks a random sweep `fuzz` and sets its size: `ci_examples` seeded cases in the default run, or the long
+    run's count, unseeded so that each long run explores new cases (a failure prints the blob to reproduce it)."""
     if LONG_FUZZ_EXAMPLES:
-        return settings(SWEEP, max_examples=LONG_FUZZ_EXAMPLES, derandomize=False)
-    return settings(SWEEP, max_examples=ci_examples)
+        chosen = settings(SWEEP, max_examples=LONG_FUZZ_EXAMPLES, derandomize=False)
+    else:
+        chosen = settings(SWEEP, max_examples=ci_examples)
+
+    def apply(test: Callable[..., None]) -> Callable[..., None]:
+        marked: Callable[..., None] = pytest.mark.fuzz(chosen(test))
+        return marked
+
+    return apply
 
 AVAILABLE_ISAS = tuple(isa for isa in ISAS if cpu_has(isa))
 

@@ -19,7 +19,8 @@ import pytest
 
 from pycnn.io import UnsafeCheckpointError, WeightsFileError, load, save
 
-from reference import run_python, run_python_capped
+from conftest import count_case
+from reference import LONG_FUZZ_EXAMPLES, run_python, run_python_capped
 
 FAST_SECONDS = 1.0
 
@@ -448,6 +449,8 @@ LYING_SAFETENSORS = {  # header, data, header length if it lies, what the error 
                       EIGHT, None, "duplicate"),
     "deeply_nested": (b'{"a": ' + b"[" * 100000 + b"]" * 100000 + b"}", b"", None, "JSON"),
     "entry_not_an_object": ({"a": 3}, b"", None, "needs dtype"),
+    "empty_but_impossible_shape": ({"a": {**F32_2, "shape": [0, 2**63 - 1], "data_offsets": [0, 0]}}, b"", None,
+                                   "larger than any array"),
 }
 
 
@@ -668,6 +671,7 @@ LYING_RECORDS = {  # data.pkl, storages, what the error must say
     "size_stride_lengths_differ": (one_tensor(size=(3, 4)), {"0": F32_BYTES}, "differ in length"),
     "negative_stride": (one_tensor(offset=11, stride=(-1,)), {"0": F32_BYTES}, "non-negative"),
     "too_many_dims": (one_tensor(size=(1,) * 65, stride=(1,) * 65), {"0": F32_BYTES}, "at most 64"),
+    "empty_but_impossible_size": (one_tensor(size=(0, 2**64), stride=(1, 1)), {"0": F32_BYTES}, "larger than any"),
     "expands_to_4_tib": (one_tensor(size=(2**20, 2**20), stride=(0, 0)), {"0": F32_BYTES}, "expanding"),
     "view_checked_before_reading": (one_tensor(key="9", size=(3, 5), stride=(5, 1)), {}, "needs element"),
     "bad_persistent_id": (state_pickle({"w": op_tuple([op_str("storage"), op_str("0")]) + b"Q"}), {},
@@ -782,3 +786,124 @@ def test_unrecognised_files(tmp_path: Path) -> None:
     assert "neither" in str(refused(tmp_path / "other.zip"))
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "missing.pth")
+
+
+# ------------------------------------------------------------------------------------------ random damage
+
+DAMAGE = r'''
+import json, os, sys, time, zipfile
+import numpy as np
+from pycnn.io import WeightsFileError, load
+
+sources, count, workdir, seed = sys.argv[1].split(","), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+rng = np.random.default_rng(seed)
+WIDE = [0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0xFFFF, 2**31 - 1, 2**31, 2**32 - 1, 2**53, 2**63 - 1, 2**64 - 1]
+
+
+def damage_bytes(raw):
+    """raw with one random kind of damage, and what was done."""
+    kind = ["truncate", "flip", "integer", "delete", "duplicate"][rng.integers(5)]
+    at = int(rng.integers(len(raw) + 1))
+    if kind == "truncate":
+        return raw[:at], f"truncate at {at}"
+    at = min(at, len(raw) - 1)
+    if kind == "flip":
+        spots = sorted(int(p) for p in rng.integers(len(raw), size=rng.integers(1, 5)))
+        out = bytearray(raw)
+        for p in spots:
+            out[p] ^= int(rng.integers(1, 256))
+        return bytes(out), f"flip {spots}"
+    if kind == "integer":
+        width, value = [1, 2, 4, 8][rng.integers(4)], WIDE[rng.integers(len(WIDE))]
+        data = (value & (2 ** (8 * width) - 1)).to_bytes(width, "little")
+        return raw[:at] + data + raw[at + width:], f"write {value} in {width} bytes at {at}"
+    length = int(rng.integers(1, 65))
+    if kind == "delete":
+        return raw[:at] + raw[at + length:], f"delete {length} at {at}"
+    return raw[:at] + raw[at:at + length] + raw[at:], f"duplicate {length} at {at}"
+
+
+def damage_member(raw, path):
+    """A valid zip whose one member is damaged: the damage reaches the parsers behind the CRC check."""
+    with zipfile.ZipFile(path) as zf:
+        members = [(info, zf.read(info)) for info in zf.infolist()]
+    target = int(rng.integers(len(members)))
+    out_path = os.path.join(workdir, "member.zip")
+    with zipfile.ZipFile(out_path, "w") as zf:
+        for i, (info, data) in enumerate(members):
+            if i == target:
+                data, how = damage_bytes(data)
+                how = f"member {info.filename}: {how}"
+            zf.writestr(info, data)
+    with open(out_path, "rb") as f:
+        return f.read(), how
+
+
+def damage_header(raw):
+    """A safetensors file whose JSON header has one value replaced, its length kept consistent."""
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    name = list(header)[rng.integers(len(header))]
+    entry = header[name]
+    if not isinstance(entry, dict) or "dtype" not in entry:
+        return damage_bytes(raw)
+    field = ["dtype", "shape", "data_offsets"][rng.integers(3)]
+    if field == "dtype":
+        entry["dtype"] = ["F32", "F16", "BF16", "F64", "I64", "U8", "BOOL", "C64", "F8_E5M2", ""][rng.integers(10)]
+    elif entry[field]:
+        entry[field][rng.integers(len(entry[field]))] = [-1, 0, 1, 7, 2**31, 2**63 - 1, 2**64][rng.integers(7)]
+    else:
+        entry[field].append(int(rng.integers(0, 5)))
+    text = json.dumps(header).encode()
+    return len(text).to_bytes(8, "little") + text + raw[8 + n:], f"header {name}.{field} = {entry[field]}"
+
+
+outcomes = {"loaded": 0, "refused": 0}
+failures = []
+for i in range(count):
+    source = sources[i % len(sources)]
+    with open(source, "rb") as f:
+        raw = f.read()
+    way = rng.integers(3)
+    if way == 1 and raw.startswith(b"PK"):
+        data, how = damage_member(raw, source)
+    elif way == 1:
+        data, how = damage_header(raw)
+    else:
+        data, how = damage_bytes(raw)
+    path = os.path.join(workdir, "damaged" + os.path.splitext(source)[1])
+    with open(path, "wb") as f:
+        f.write(data)
+    start = time.perf_counter()
+    try:
+        state = load(path)
+        assert all(isinstance(v, np.ndarray) and v.dtype.kind in "biuf" and v.flags.c_contiguous
+                   for v in state.values()), "a loaded value is not a numeric C-contiguous array"
+        outcomes["loaded"] += 1
+    except WeightsFileError as e:
+        assert path in str(e), "the error does not name the file"
+        outcomes["refused"] += 1
+    except BaseException as e:  # anything else, MemoryError included, is a bug
+        failures.append(f"{os.path.basename(source)}, {how}: {type(e).__name__}: {str(e)[:300]}")
+    if time.perf_counter() - start > 2:
+        failures.append(f"{os.path.basename(source)}, {how}: took {time.perf_counter() - start:.1f} s")
+print(json.dumps({"outcomes": outcomes, "failures": failures}))
+'''
+
+
+@pytest.mark.fuzz
+def test_randomly_damaged_files_load_or_are_refused(peer: Path, tmp_path: Path) -> None:
+    """Truncated, bit-flipped, overwritten, spliced files, and archives whose members (behind a valid CRC) or
+    safetensors headers are damaged: each loads as numeric arrays or raises WeightsFileError, quickly."""
+    sources = [peer / "small.pth", peer / "wrapped.pth", tmp_path / "w.safetensors", tmp_path / "w.npz"]
+    save(every_dtype(), sources[2])
+    save(every_dtype(), sources[3])
+    count = LONG_FUZZ_EXAMPLES or 400
+    result = run_python_capped(DAMAGE, ",".join(map(str, sources)), str(count), str(tmp_path), str(count),
+                               memory_gib=4, timeout=60 + count)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    print(f"damaged files: {report['outcomes']}")
+    assert not report["failures"], "\n".join(report["failures"][:20])
+    assert sum(report["outcomes"].values()) == count and report["outcomes"]["refused"] > count // 4
+    count_case("damaged weights file", count)
