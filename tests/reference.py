@@ -53,6 +53,11 @@ def fuzz_settings(ci_examples: int) -> Callable[[Callable[..., None]], Callable[
 
 AVAILABLE_ISAS = tuple(isa for isa in ISAS if cpu_has(isa))
 
+# tests/run_sanitized.sh runs the suite in a Python with AddressSanitizer preloaded, several times slower:
+# time limits stretch by SLOWDOWN.
+SANITIZED = os.environ.get("PYCNN_SANITIZED") == "1"
+SLOWDOWN = 5 if SANITIZED else 1
+
 
 def torch_ref(fn: Callable[..., torch.Tensor], *args: Any, **kwargs: Any) -> np.ndarray:
     """fn applied to args, with numpy arrays as float32 tensors; the result as a numpy array."""
@@ -229,11 +234,7 @@ def run_python(code: str, *args: str, timeout: float = 120, **env: str) -> subpr
     root = str(Path(pycnn.__file__).resolve().parents[1])
     environ = {**os.environ, **env, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], cwd=root, env=environ,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-# tests/run_sanitized.sh runs the suite in a Python with AddressSanitizer preloaded.
-SANITIZED = os.environ.get("PYCNN_SANITIZED") == "1"
+                          capture_output=True, text=True, timeout=timeout * SLOWDOWN)
 
 
 def run_python_capped(code: str, *args: str, memory_gib: float, timeout: float = 120,

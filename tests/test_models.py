@@ -223,3 +223,31 @@ def test_weights_file_runs_without_torch(suffix, rng, tmp_path):
     result = run_python(TORCH_FREE_RUN, str(path), str(tmp_path / "x.npy"), str(tmp_path / "y.npy"))
     assert result.returncode == 0, result.stderr[-3000:]
     assert_close(np.load(tmp_path / "y.npy"), logits(reference, x), rtol=1e-3)
+
+
+def test_weights_file_of_another_dtype_converts_as_torch_does(rng, tmp_path):
+    """float16 and float64 weights load into float32 parameters, as torch's load_state_dict copies them."""
+    reference = torchvision_model("resnet18")
+    state = {k: v.half() if v.is_floating_point() and "running" not in k else v.double() if v.is_floating_point()
+             else v for k, v in reference.state_dict().items()}
+    pycnn.save(state, tmp_path / "mixed.safetensors")
+    reference.load_state_dict(state)
+    model = pycnn.models.resnet18(weights=tmp_path / "mixed.safetensors")
+    assert model.conv1.weight.dtype == np.float32 and model.bn1.running_var.dtype == np.float32
+    x = rng.standard_normal((1, 3, 64, 64), dtype=np.float32)
+    assert_close(model(x), logits(reference, x), rtol=1e-3)
+
+
+def test_weights_file_of_the_wrong_shapes_is_refused_as_torch_refuses_it(tmp_path):
+    reference = torchvision_model("resnet18")
+    state = {k: v.numpy() for k, v in reference.state_dict().items()}
+    state["fc.weight"] = state["fc.weight"].T.copy()
+    state["layer1.0.conv1.weight"] = state["layer1.0.conv1.weight"][:, :, :1]
+    pycnn.save(state, tmp_path / "wrong.npz")
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        reference.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    with pytest.raises(pycnn.nn.StateDictError) as info:
+        pycnn.models.resnet18(weights=tmp_path / "wrong.npz")
+    message = str(info.value)
+    assert "fc.weight: checkpoint shape (512, 1000), model shape (1000, 512)" in message
+    assert "layer1.0.conv1.weight: checkpoint shape (64, 64, 1, 3), model shape (64, 64, 3, 3)" in message
