@@ -34,6 +34,13 @@ def optional_float32(value: Any, name: str) -> F32 | None:
     return None if value is None else as_float32(value, name)
 
 
+def _size_text(nbytes: int) -> str:
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.1f} {unit}"
+    return f"{nbytes} bytes"
+
+
 def empty(shape: tuple[int, ...], what: str = "output") -> F32:
     """A new float32 array, or a clear error when it cannot exist."""
     nbytes = math.prod(shape) * 4
@@ -42,7 +49,7 @@ def empty(shape: tuple[int, ...], what: str = "output") -> F32:
     try:
         return np.empty(shape, dtype=np.float32)
     except MemoryError:
-        raise MemoryError(f"cannot allocate {what} of shape {shape} ({nbytes / 2**30:.1f} GiB)") from None
+        raise MemoryError(f"cannot allocate {what} of shape {shape} ({_size_text(nbytes)})") from None
 
 
 def integer(value: Any, name: str) -> int:

@@ -14,7 +14,7 @@ import pycnn
 import pycnn.functional as F
 from pycnn import _core
 
-from reference import AVAILABLE_ISAS, normal, run_python
+from reference import AVAILABLE_ISAS, SANITIZED, normal, run_python
 
 
 @pytest.fixture(autouse=True)
@@ -148,6 +148,30 @@ def test_eight_threads_at_once_on_one_model_and_the_same_ops_match_a_serial_run(
         assert len(per_thread) == 2 * len(calls)
         for name, got in per_thread:
             np.testing.assert_array_equal(got, serial[name], err_msg=name)
+
+
+THREADS_REFUSED = """
+import os, resource
+import numpy as np
+from pycnn import _core
+x = np.random.default_rng(0).standard_normal(3_200_000).astype(np.float32)  # 196 tasks
+want, out = np.maximum(x, 0), np.empty_like(x)
+vm = int(next(line for line in open("/proc/self/status") if line.startswith("VmSize")).split()[1]) * 1024
+resource.setrlimit(resource.RLIMIT_AS, (vm + (256 << 20),) * 2)  # room for about 30 thread stacks
+_core.set_num_threads(10_000)
+for _ in range(3):
+    _core.relu(x, out)
+    assert np.array_equal(out, want)
+print(len(os.listdir("/proc/self/task")))
+"""
+
+
+@pytest.mark.skipif(SANITIZED, reason="RLIMIT_AS cannot be set beside AddressSanitizer's shadow memory")
+def test_more_threads_than_the_os_allows_still_computes() -> None:
+    # Before: once the OS refused a thread, every call raised RuntimeError('Resource temporarily unavailable').
+    result = run_python(THREADS_REFUSED)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 2 < int(result.stdout) < 196  # some workers started, not all
 
 
 # --- PYCNN_ISA ----------------------------------------------------------------------------------------------

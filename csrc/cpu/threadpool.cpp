@@ -7,6 +7,7 @@
 #include <exception>
 #include <mutex>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -77,12 +78,16 @@ class Pool {
       for (int64_t i = 0; i < n; ++i) fn(i);
       return;
     }
-    start_workers(threads - 1);
+    const int helpers = start_workers(threads - 1);
+    if (helpers == 0) {
+      for (int64_t i = 0; i < n; ++i) fn(i);
+      return;
+    }
 
     Job job;
     job.fn = &fn;
     job.count = n;
-    job.helpers = threads - 1;
+    job.helpers = helpers;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       job_ = &job;
@@ -100,13 +105,20 @@ class Pool {
   }
 
  private:
-  void start_workers(int count) {
+  // Starts workers until there are `count`, and returns how many help: when the OS refuses another thread
+  // (a process limit, no address space for its stack), the pool carries on with those it has.
+  int start_workers(int count) {
     while (static_cast<int>(workers_.size()) < count) {
       const int index = static_cast<int>(workers_.size());
       // Register under the lock so a worker never misses a generation or the pending count.
       std::lock_guard<std::mutex> lock(mutex_);
-      workers_.emplace_back([this, index, seen = generation_.load()] { worker_loop(index, seen); });
+      try {
+        workers_.emplace_back([this, index, seen = generation_.load()] { worker_loop(index, seen); });
+      } catch (const std::system_error&) {
+        break;
+      }
     }
+    return std::min(count, static_cast<int>(workers_.size()));
   }
 
   void worker_loop(int index, uint64_t seen) {
