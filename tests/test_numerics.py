@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import pycnn
 import pycnn.functional as F
+from pycnn import _core
 
 from conftest import assert_close, count_case
 from reference import (
@@ -110,6 +111,24 @@ def test_conv2d_nan_and_inf_in_parameters(where: str, padding: int) -> None:
     want = torch_conv2d(x, w, b, padding=padding)
     assert not np.isfinite(want).all()
     assert_same_nan_pattern_and_close(F.conv2d(x, w, b, padding=padding), want)
+
+
+def test_nan_and_inf_through_a_model_whose_plan_uses_winograd() -> None:
+    """Winograd would smear a NaN over its 4×4 output tile and turn an Inf into NaN; the plan avoids it for such
+    inputs, and the model's output is torch's, NaN for NaN and Inf for Inf."""
+    torch.manual_seed(0)
+    reference = torch.nn.Sequential(torch.nn.Conv2d(16, 16, 3, padding=1), torch.nn.Conv2d(16, 8, 3, padding=1))
+    model = pycnn.nn.Sequential(pycnn.nn.Conv2d(16, 16, 3, padding=1), pycnn.nn.Conv2d(16, 8, 3, padding=1))
+    model.load_state_dict(reference.state_dict())
+    x = normal(np.random.default_rng(36), (1, 16, 24, 24))
+    assert _core.conv_algorithm(x.shape, (16, 16, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1) == "winograd"
+    with torch.no_grad():
+        assert_close(model(x), reference(torch.from_numpy(x)).numpy(), rtol=1e-3)
+        for special in (np.nan, np.inf, -np.inf):
+            x[0, 3, 10, 9] = special
+            want = reference(torch.from_numpy(x)).numpy()
+            assert not np.isfinite(want).all() and np.isfinite(want).any()
+            assert_same_nan_pattern_and_close(model(x), want, rtol=1e-3)
 
 
 def test_max_pool2d_windows_of_infinities() -> None:

@@ -1,7 +1,9 @@
 """Plans on the CPU: _core's kernels on numpy arrays, weights packed once for the ISA in use.
 
 Each convolution gets the algorithm _core.conv_algorithm picks for its input shape (Winograd F(4×4, 3×3) or
-im2col + GEMM); PYCNN_VERBOSE=1 prints the choice per layer when a plan is built.
+im2col + GEMM); PYCNN_VERBOSE=1 prints the choice per layer when a plan is built. Winograd's transforms would
+spread a NaN or an Inf in the input over whole 4×4 output tiles (and turn an Inf into NaN), so an input that
+holds any runs through a plan without Winograd (winograd=False): it propagates as in PyTorch.
 """
 
 from __future__ import annotations
@@ -18,14 +20,19 @@ from .layers import BatchNorm2d, Conv2d, Layer, Linear
 
 
 class HostBackend:
+    def __init__(self, winograd: bool = True) -> None:
+        self.winograd = winograd
+        self.uses_winograd = False  # whether a convolution of the plan built with it took Winograd
+
     def key(self) -> tuple[Hashable, ...]:
-        return ("cpu", _core.isa())
+        return ("cpu", _core.isa(), self.winograd)
 
     def conv(self, name: str, conv: Conv2d, bn: BatchNorm2d | None, relu: bool, input_shape: tuple[int, ...],
              packed: dict[Any, Any]) -> Execute:
         window = conv.window
         algorithm = _core.conv_algorithm(input_shape, conv.weight.shape, window.stride, window.padding,
-                                         window.dilation, conv.groups)
+                                         window.dilation, conv.groups) if self.winograd else "gemm"
+        self.uses_winograd |= algorithm == "winograd"
         key = ("conv", id(conv), id(bn), _core.isa(), algorithm)
         if key not in packed:
             w, b = fold_batch_norm(conv, bn)
