@@ -66,6 +66,40 @@ def test_windows_past_2_31_elements(op: str, shape: tuple[int, ...]) -> None:
     assert result.stdout.startswith("ok")
 
 
+WINOGRAD = r'''
+import numpy as np
+import torch, torch.nn.functional as TF
+from pycnn import _core
+
+C, H = 16, 11586  # 2^31 + 1.2 million input elements
+x = np.zeros((1, C, H, H), np.float32)
+rng = np.random.default_rng(2)
+w = rng.standard_normal((1, C, 3, 3), dtype=np.float32)
+spots = [(0, 0, 0), (15, H - 1, H - 1), (15, H - 7, H - 3), (8, H // 2, H - 2), (15, H - 1, 0)]
+for c, r, col in spots:
+    x[0, c, r, col] = rng.standard_normal()
+out = np.empty((1, 1, H, H), np.float32)
+_core.conv2d_packed(x, _core.PackedConv2d(w, 1, "winograd"), None, out, (1, 1), (1, 1, 1, 1), (1, 1))
+tolerance = 1e-3 * np.abs(w).sum()  # Winograd's rounding also reaches the rest of a spot's 4×4 tile
+for c, r, col in spots:  # zeros around a spot: torch on a crop two pixels wider gives every output it touches
+    rows, cols = slice(max(r - 2, 0), min(r + 3, H)), slice(max(col - 2, 0), min(col + 3, H))
+    crop = torch.from_numpy(np.ascontiguousarray(x[:, :, rows, cols]))
+    want = TF.conv2d(crop, torch.from_numpy(w), padding=1).numpy()
+    assert np.abs(want).max() > 0.1
+    np.testing.assert_allclose(out[:, :, rows, cols], want, rtol=0, atol=tolerance)
+    out[:, :, rows, cols] = 0
+assert -tolerance <= out.min() and out.max() <= tolerance  # and nothing anywhere else
+print("ok")
+'''
+
+
+def test_winograd_input_past_2_31_elements() -> None:
+    """Winograd's tile gathering and output transforms, over an input of 2^31 + 1.2 million elements."""
+    result = run_python_capped(WINOGRAD, memory_gib=12, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith("ok")
+
+
 DENSE_READS = r'''
 import sys
 import numpy as np
