@@ -163,7 +163,8 @@ else:  # softmax along the last axis: each row sums to one
     y = F.softmax(x, -1)
     want = [np.exp(x[0, 0, r, c]) / (n - 1 + np.exp(x[0, 0, r, c])) for r, c in points]
     assert abs(float(y[0, 0, -1].sum(dtype=np.float64)) - 1) < 1e-3
-np.testing.assert_allclose([y[0, 0, r, c] for r, c in points], want, rtol=1e-5)
+# softmax sums 46341 terms in float32, one after the other
+np.testing.assert_allclose([y[0, 0, r, c] for r, c in points], want, rtol=1e-3 if op == "softmax" else 1e-6)
 print("ok")
 '''
 
