@@ -20,7 +20,7 @@ version=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$root/pycnn/_version.py")
 generator=()
 if command -v ninja > /dev/null; then generator=(-G Ninja); fi
 
-cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DPYCNN_SANITIZE=ON \
+cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DPYCNN_SANITIZE=ON -DPYCNN_CUDA=OFF \
       -Dpybind11_DIR="$("$python" -m pybind11 --cmakedir)" -DSKBUILD_PROJECT_VERSION="$version" > /dev/null
 cmake --build "$build" --parallel
 
