@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test suite against a core built with AddressSanitizer and UndefinedBehaviorSanitizer (-DPYCNN_SANITIZE=ON).
 #
-#   tests/run_sanitized.sh                                   # the whole suite: about 25 minutes on 2 cores
+#   tests/run_sanitized.sh                                   # the whole suite: about 15 minutes on 2 cores
 #   tests/run_sanitized.sh -x tests/test_conv2d.py -k depthwise   # any pytest arguments
 #
 # Builds into build/sanitize (GCC; needs cmake, ninja or make, pybind11), puts the Python sources beside the
