@@ -25,13 +25,6 @@ TapRange taps_inside(int64_t origin, int64_t kernel, int64_t dilation, int64_t i
 // max(a, b), or NaN if either is NaN (as PyTorch's max pooling). Branch-free, so loops of it vectorise.
 inline float max_or_nan(float a, float b) { return (a > b || a != a) ? a : b; }
 
-template <class PlaneFn>
-void for_each_plane(int64_t planes, PlaneFn fn) {
-  parallel_for(planes, [&](int64_t i) { fn(i); });
-}
-
-}  // namespace
-
 // out[ow] for ow in [first, last) = max over kw of row[ow·stride + kw·dilation − pad], every tap inside the row:
 // one pass per tap over all columns, so the loop vectorises (and has no data-dependent branch to mispredict).
 // STRIDE > 0 fixes the stride at compile time (strided loads vectorise); 0 takes it at run time.
@@ -44,6 +37,13 @@ void max_along_row(const float* row, const Window2d& w, int64_t first, int64_t l
     for (int64_t ow = first; ow < last; ++ow) out[ow] = max_or_nan(row[ow * s + shift], out[ow]);
   }
 }
+
+template <class PlaneFn>
+void for_each_plane(int64_t planes, PlaneFn fn) {
+  parallel_for(planes, [&](int64_t i) { fn(i); });
+}
+
+}  // namespace
 
 // Separable, so that both passes run as vector loops: each output row first takes the elementwise max of its
 // window's input rows over the whole width, then each output the max of its window's taps along that row.
