@@ -1,3 +1,6 @@
+
+
+
 // The register-tile GEMM micro-kernel, written once over a vector-traits type V and instantiated by
 // each ISA's translation unit (see ukernel.h for the contract).
 //
@@ -34,6 +37,8 @@ void gemm_ukernel(const pycnn::UkernelArgs& p) {
 #if defined(__GNUC__)
     if (MR < 8) {  // few rows: B streams from memory faster than the FMAs use it, so fetch it well ahead
       for (int j = 0; j < NR; j += 16) __builtin_prefetch(b + 64 * NR + j);
+    } else {  // A comes from memory when weights are used for few columns (small images at batch 1)
+      __builtin_prefetch(a + 32 * MR);
     }
 #endif
     for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * W);

@@ -1,7 +1,7 @@
 #include "pycnn/im2col.h"
 
 #include <algorithm>
-#include <cstring>
+#include <vector>
 
 #include "pycnn/ukernel.h"
 
@@ -15,30 +15,40 @@ struct Run {
   int64_t ih0, iw0;  // input coordinates of the run's first window origin (padding subtracted)
 };
 
-void fill_zero(float* p, int64_t n) { std::fill(p, p + n, 0.0f); }
+// Where one run reads for one kernel tap: columns [lo, hi) of the run come from the input at `offset` + j·stride
+// within a channel plane; the others are padding. The same for every channel, so worked out once per panel.
+struct Clip {
+  int64_t offset;
+  int lo, hi;
+};
 
-// Writes the `len` values x[ih][iw + j*stride] (0 outside the image) for j < len.
-void copy_clipped_row(const float* plane, int64_t H, int64_t W, int64_t ih, int64_t iw, int64_t stride,
-                      int len, float* out) {
-  if (ih < 0 || ih >= H) {
-    fill_zero(out, len);
-    return;
-  }
-  const int64_t lo = std::min<int64_t>(len, iw >= 0 ? 0 : (-iw + stride - 1) / stride);
-  const int64_t hi = std::max(lo, iw < W ? std::min<int64_t>(len, (W - 1 - iw) / stride + 1) : 0);
-  const float* src = plane + ih * W + iw;
-  fill_zero(out, lo);
-  if (stride == 1) {
-    std::memcpy(out + lo, src + lo, sizeof(float) * (hi - lo));
-  } else if (stride == 2) {  // a constant stride lets the compiler vectorise the gather (first layers: 2 and 4)
-    for (int64_t j = lo; j < hi; ++j) out[j] = src[j * 2];
-  } else if (stride == 4) {
-    for (int64_t j = lo; j < hi; ++j) out[j] = src[j * 4];
-  } else {
-    for (int64_t j = lo; j < hi; ++j) out[j] = src[j * stride];
-  }
-  fill_zero(out + hi, len - hi);
+// Copies with a stride the compiler knows, so that the common ones (1, and the first layers' 2 and 4)
+// vectorise; the loops are short (one output row), so no library call.
+template <int kStride>
+void copy_run(const float* src, int64_t stride, const Clip& clip, int len, float* out) {
+  const int64_t step = kStride > 0 ? kStride : stride;
+  for (int j = 0; j < clip.lo; ++j) out[j] = 0.0f;
+  for (int j = clip.lo; j < clip.hi; ++j) out[j] = src[clip.offset + j * step];
+  for (int j = clip.hi; j < len; ++j) out[j] = 0.0f;
 }
+
+template <int kStride>
+void fill_rows(const float* image, int64_t plane_size, int64_t stride, int64_t c, int64_t tap, int64_t taps,
+               int64_t rows, const Run* runs, int nruns, const Clip* clips, int valid, int r, float* dst) {
+  for (int64_t kk = 0; kk < rows; ++kk) {
+    float* row = dst + kk * r;
+    const float* plane = image + c * plane_size;
+    const Clip* clip = clips + tap * nruns;
+    for (int i = 0; i < nruns; ++i) copy_run<kStride>(plane, stride, clip[i], runs[i].len, row + runs[i].start);
+    for (int j = valid; j < r; ++j) row[j] = 0.0f;
+    if (++tap == taps) {
+      tap = 0;
+      ++c;
+    }
+  }
+}
+
+thread_local std::vector<Clip> t_clips;
 
 }  // namespace
 
@@ -48,6 +58,7 @@ Panels Im2colPanels::panels(int64_t k0, int64_t kc, int64_t x0, int64_t xc, int 
   const int64_t positions = p_.out_h * p_.out_w;
   const int64_t taps = w.kernel_h * w.kernel_w;
   const int64_t count = (xc + r - 1) / r;
+  const int64_t stride = w.stride_w;
 
   for (int64_t p = 0; p < count; ++p) {
     float* dst = scratch + p * r * kc;
@@ -63,24 +74,28 @@ Panels Im2colPanels::panels(int64_t k0, int64_t kc, int64_t x0, int64_t xc, int 
       j += len;
     }
 
-    int64_t c = k0 / taps, kh = (k0 % taps) / w.kernel_w, kw = k0 % w.kernel_w;
-    for (int64_t kk = 0; kk < kc; ++kk) {
-      float* row = dst + kk * r;
-      const float* plane = image_ + c * H * W;
+    t_clips.resize(static_cast<size_t>(taps * nruns));
+    for (int64_t tap = 0; tap < taps; ++tap) {
+      const int64_t kh = tap / w.kernel_w, kw = tap % w.kernel_w;
       for (int i = 0; i < nruns; ++i) {
         const Run& run = runs[i];
-        copy_clipped_row(plane, H, W, run.ih0 + kh * w.dilation_h, run.iw0 + kw * w.dilation_w, w.stride_w,
-                         run.len, row + run.start);
-      }
-      fill_zero(row + valid, r - valid);
-      if (++kw == w.kernel_w) {
-        kw = 0;
-        if (++kh == w.kernel_h) {
-          kh = 0;
-          ++c;
+        const int64_t ih = run.ih0 + kh * w.dilation_h, iw = run.iw0 + kw * w.dilation_w;
+        Clip& clip = t_clips[static_cast<size_t>(tap * nruns + i)];
+        clip.offset = ih * W + iw;
+        if (ih < 0 || ih >= H) {
+          clip.lo = clip.hi = run.len;  // the whole run is padding
+          continue;
         }
+        clip.lo = static_cast<int>(std::min<int64_t>(run.len, iw >= 0 ? 0 : (-iw + stride - 1) / stride));
+        clip.hi = static_cast<int>(
+            std::max<int64_t>(clip.lo, iw < W ? std::min<int64_t>(run.len, (W - 1 - iw) / stride + 1) : 0));
       }
     }
+
+    const int64_t c = k0 / taps, tap = k0 % taps;
+    const auto fill = stride == 1 ? fill_rows<1> : stride == 2 ? fill_rows<2> : stride == 4 ? fill_rows<4>
+                                                                                               : fill_rows<0>;
+    fill(image_, H * W, stride, c, tap, taps, kc, runs, nruns, t_clips.data(), valid, r, dst);
   }
   return {scratch, r * kc};
 }
