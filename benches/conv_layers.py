@@ -30,8 +30,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--net", choices=["alexnet", "vgg16", "googlenet", "resnet50"])
-    parser.add_argument("--algorithm", choices=["auto", "gemm", "winograd"], default="auto",
-                        help="winograd applies to 3x3 stride-1 layers only; the others keep gemm")
+    parser.add_argument("--algorithm", choices=["auto", "gemm", "direct", "winograd"], default="auto",
+                        help="winograd applies to 3x3 stride-1 layers only; the others keep the automatic choice")
     args = parser.parse_args()
     pycnn.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
@@ -47,7 +47,7 @@ def main() -> None:
         params = (layer.stride, layer.padding, 1, layer.groups)
         stride, padding = (layer.stride,) * 2, (layer.padding,) * 4
         algorithm = _core.conv_algorithm(x.shape, w.shape, stride, padding, (1, 1), layer.groups)
-        if args.algorithm != "auto" and (args.algorithm == "gemm" or layer_supports_winograd(layer)):
+        if args.algorithm != "auto" and (args.algorithm != "winograd" or layer_supports_winograd(layer)):
             algorithm = args.algorithm
         packed = _core.PackedConv2d(w, layer.groups, algorithm)
         out = np.empty((args.batch, layer.out_channels, *layer.out_hw), np.float32)

@@ -1,5 +1,6 @@
 """Winograd F(4×4, 3×3): against torch on edge tiles and fused epilogues for every ISA, within 1e-3 of direct
-convolution on every 3×3 stride-1 layer of VGG-16 and ResNet-50, the algorithm choice, and its errors."""
+convolution on every 3×3 stride-1 layer of VGG-16 and ResNet-50, and its errors. (The algorithm choice is
+tested in test_direct_conv.py.)"""
 
 from __future__ import annotations
 
@@ -85,25 +86,6 @@ def test_within_tolerance_of_direct_convolution_on_real_layers(layer, rng: np.ra
     assert_close(winograd, direct, WINOGRAD_RTOL)
 
 
-def choice(input_shape: tuple[int, ...], weight_shape: tuple[int, ...], stride: int = 1, dilation: int = 1,
-           groups: int = 1) -> str:
-    return _core.conv_algorithm(input_shape, weight_shape, (stride, stride), (1, 1, 1, 1), (dilation, dilation),
-                                groups)
-
-
-def test_algorithm_choice() -> None:
-    assert choice((1, 64, 224, 224), (64, 64, 3, 3)) == "winograd"  # VGG-16 conv1_2
-    assert choice((1, 256, 56, 56), (256, 256, 3, 3)) == "winograd"
-    assert choice((1, 3, 224, 224), (64, 3, 3, 3)) == "gemm"  # three input channels: GEMMs too shallow
-    assert choice((1, 64, 56, 56), (64, 64, 3, 3), stride=2) == "gemm"
-    assert choice((1, 64, 56, 56), (64, 64, 3, 3), dilation=2) == "gemm"
-    assert choice((1, 64, 56, 56), (64, 32, 3, 3), groups=2) == "gemm"
-    assert choice((1, 64, 56, 56), (64, 64, 5, 5)) == "gemm"
-    assert choice((1, 64, 56, 56), (64, 64, 1, 1)) == "gemm"
-    assert choice((1, 512, 7, 7), (512, 512, 3, 3)) == "gemm"  # 4 tiles: padding them to a panel costs too much
-    assert choice((32, 512, 7, 7), (512, 512, 3, 3)) == "winograd"  # a batch fills the panels
-
-
 def test_models_use_it_and_say_so(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("PYCNN_VERBOSE", "1")
     model = pycnn.models.vgg11(num_classes=10).eval()
@@ -120,8 +102,6 @@ def test_errors() -> None:
         _core.PackedConv2d(np.zeros((8, 8, 5, 5), np.float32), 1, "winograd")
     with pytest.raises(ValueError, match="groups=2"):
         _core.PackedConv2d(np.zeros((8, 4, 3, 3), np.float32), 2, "winograd")
-    with pytest.raises(ValueError, match="algorithm must be 'gemm' or 'winograd', got 'fft'"):
-        _core.PackedConv2d(np.zeros((8, 8, 3, 3), np.float32), 1, "fft")
     packed = _core.PackedConv2d(np.zeros((8, 8, 3, 3), np.float32), 1, "winograd")
     x, out = np.zeros((1, 8, 9, 9), np.float32), np.zeros((1, 8, 4, 4), np.float32)
     with pytest.raises(ValueError, match="stride 1 and dilation 1"):

@@ -1,9 +1,10 @@
 """Plans on the CPU: _core's kernels on numpy arrays, weights packed once for the ISA in use.
 
-Each convolution gets the algorithm _core.conv_algorithm picks for its input shape (Winograd F(4×4, 3×3) or
-im2col + GEMM); PYCNN_VERBOSE=1 prints the choice per layer when a plan is built. Winograd's transforms would
-spread a NaN or an Inf in the input over whole 4×4 output tiles (and turn an Inf into NaN), so an input that
-holds any runs through a plan without Winograd (winograd=False): it propagates as in PyTorch.
+Each convolution gets the algorithm _core.conv_algorithm picks for its input shape (Winograd F(4×4, 3×3), direct
+convolution, or im2col + GEMM); PYCNN_VERBOSE=1 prints the choice per layer when a plan is built. Winograd's
+transforms would spread a NaN or an Inf in the input over whole 4×4 output tiles (and turn an Inf into NaN), so
+an input that holds any runs through a plan without Winograd (winograd=False), whose layers take GEMM instead:
+it propagates as in PyTorch.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ class HostBackend:
              packed: dict[Any, Any]) -> Execute:
         window = conv.window
         algorithm = _core.conv_algorithm(input_shape, conv.weight.shape, window.stride, window.padding,
-                                         window.dilation, conv.groups) if self.winograd else "gemm"
+                                         window.dilation, conv.groups)
+        if algorithm == "winograd" and not self.winograd:
+            algorithm = "gemm"
         self.uses_winograd |= algorithm == "winograd"
         key = ("conv", id(conv), id(bn), _core.isa(), algorithm)
         if key not in packed:

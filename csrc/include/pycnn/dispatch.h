@@ -27,11 +27,18 @@ struct GemmKernel {
   int64_t nc;  // widest column range one task packs
 };
 
+// A direct-convolution micro-kernel: MR output positions × NR output channels.
+struct DirectConvKernel {
+  DirectConvUkernelFn run;
+  int mr, nr;
+};
+
 struct KernelTable {
   Isa isa;
   GemmKernel gemm;
   GemmKernel gemm_few_rows;  // same NR, fewer rows: for products whose M is below gemm.mr (linear at batch 1)
   WinogradKernels winograd;
+  DirectConvKernel direct;
   FmaPeakFn fma_peak;
 };
 

@@ -12,14 +12,15 @@
 namespace pycnn {
 
 // How a convolution is computed: im2col + GEMM (any convolution), or Winograd F(4×4, 3×3) (winograd.h).
-enum class ConvAlgorithm : int { gemm = 0, winograd = 1 };
+enum class ConvAlgorithm : int { gemm = 0, winograd = 1, direct = 2 };
 
 const char* conv_algorithm_name(ConvAlgorithm a);
 // The faster algorithm for this layer shape (conv2d.cpp explains the rule).
 ConvAlgorithm choose_conv_algorithm(const Conv2dParams& p, const KernelTable& kernels);
 
 // Convolution weights prepared for one algorithm: for GEMM, one A operand per group (views of the caller's
-// array, or packed once); for Winograd, the transformed filters.
+// array, or packed once); for direct convolution, each group's filters packed NR output channels wide; for
+// Winograd, the transformed filters.
 class ConvWeights {
  public:
   // Views `w` (out_channels × in_channels/groups × KH × KW) for one GEMM call.
@@ -29,13 +30,14 @@ class ConvWeights {
                             ConvAlgorithm algorithm = ConvAlgorithm::gemm);
 
   const KernelTable& kernels() const { return *kernels_; }
-  ConvAlgorithm algorithm() const { return winograd_ ? ConvAlgorithm::winograd : ConvAlgorithm::gemm; }
+  ConvAlgorithm algorithm() const { return algorithm_; }
   const PanelSource& group(int64_t g) const { return *groups_[g]; }
   const WinogradWeights& winograd() const { return *winograd_; }
 
  private:
   ConvWeights() = default;
   const KernelTable* kernels_ = nullptr;
+  ConvAlgorithm algorithm_ = ConvAlgorithm::gemm;
   std::vector<std::unique_ptr<PanelSource>> groups_;
   std::unique_ptr<WinogradWeights> winograd_;
 };

@@ -36,6 +36,39 @@ void f32_gemm_ukernel_14x32__avx512f(const UkernelArgs& args);
 void f32_gemm_ukernel_4x32__avx512f(const UkernelArgs& args);
 #endif
 
+// Direct convolution, one tile per call: y[j][r][q] = Σ_k x(r, q, k)·w[k][j] for output channels j < n and
+// output positions q < cols of rows r < rows, k running over (channel, kh, kw) — then + bias[j] +
+// residual[j][r][q], then ReLU. A tile is `tile_rows` (1 or 2) rows of MR / tile_rows positions; the input is
+// read in place: (r, q) and tap (c, kh, kw) at x[c * x_plane + r * x_row + kh * tap_row + kw * tap_col +
+// q * stride]. The kernel reads every position of the tile, existing or not, so the caller pads the input,
+// leaves room past its end and passes x_row = 0 when the second row does not exist.
+struct DirectConvArgs {
+  int64_t channels;
+  const float* x;
+  int64_t x_plane;  // floats between input channels
+  int64_t x_row;    // floats between the input rows of the tile's two output rows
+  int64_t tap_row;  // floats between kernel rows (input row stride × dilation)
+  int64_t tap_col;  // floats between kernel columns (dilation)
+  int64_t stride;   // floats between neighbouring output positions
+  int kernel_h, kernel_w;
+  int tile_rows;
+  const float* w;  // packed: element (k, j) at w[k * NR + j], zero past the last channel
+  float* y;        // output (j, r, q) at y[j * y_plane + r * y_row + q]; residual likewise
+  int64_t y_plane, y_row;
+  int rows, cols, n;
+  const float* bias;      // n values or null
+  const float* residual;  // or null
+  bool relu;
+};
+
+using DirectConvUkernelFn = void (*)(const DirectConvArgs&);
+
+void f32_dconv_ukernel_4x8__generic(const DirectConvArgs& args);
+#if defined(PYCNN_X86)
+void f32_dconv_ukernel_6x16__avx2_fma(const DirectConvArgs& args);
+void f32_dconv_ukernel_14x32__avx512f(const DirectConvArgs& args);
+#endif
+
 // FMA-throughput loops, the yardstick for "% of peak": run `iterations` rounds of independent FMAs, store a
 // value derived from them in *sink and return the flops done.
 using FmaPeakFn = int64_t (*)(int64_t iterations, float* sink);

@@ -1,0 +1,82 @@
+// The direct-convolution micro-kernel, written once over a vector-traits type V (see gemm_ukernel_impl.h for
+// V and for why this file is included inside an anonymous namespace of each ISA's translation unit).
+//
+// One call computes MR output positions × NR output channels: the channels run along the vectors, and each
+// input value is broadcast straight from the padded input — no im2col. The positions are kRows output rows of
+// MR / kRows neighbours (two rows when the image is too narrow to fill the tile with one). Neighbours are
+// `stride` floats apart in the input; a stride the compiler knows turns each broadcast's address into a
+// constant offset from one pointer per row.
+
+template <class V, int MR, int NV, int kRows, int kStride>
+void direct_conv_tile(const pycnn::DirectConvArgs& p) {
+  using T = typename V::T;
+  constexpr int W = V::width;
+  constexpr int NR = NV * W;
+  constexpr int Q = MR / kRows;  // positions per row
+  const int64_t step = kStride > 0 ? kStride : p.stride;
+
+  T acc[MR][NV];
+  for (int i = 0; i < MR; ++i) {
+    for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
+  }
+  const float* w = p.w;
+  for (int64_t c = 0; c < p.channels; ++c) {
+    const float* plane = p.x + c * p.x_plane;
+#if defined(__GNUC__)
+    __builtin_prefetch(plane + 4 * p.x_plane);  // a 1×1 convolution moves to another plane every step
+#endif
+    for (int kh = 0; kh < p.kernel_h; ++kh) {
+      const float* row = plane + kh * p.tap_row;
+      for (int kw = 0; kw < p.kernel_w; ++kw) {
+        const float* x = row + kw * p.tap_col;
+        T wv[NV];
+        for (int j = 0; j < NV; ++j) wv[j] = V::load(w + j * W);
+        for (int i = 0; i < MR; ++i) {
+          const T xv = V::set1(x[i / Q * p.x_row + i % Q * step]);
+          for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(xv, wv[j], acc[i][j]);
+        }
+        w += NR;
+      }
+    }
+  }
+
+  // The tile holds positions × channels; the output is channels × positions. Spill, then write each
+  // channel's run of positions with the epilogue.
+  alignas(64) float tile[MR][NR];
+  for (int i = 0; i < MR; ++i) {
+    for (int j = 0; j < NV; ++j) V::store(&tile[i][j * W], acc[i][j]);
+  }
+  for (int j = 0; j < p.n; ++j) {
+    const float bias = p.bias ? p.bias[j] : 0.0f;
+    for (int r = 0; r < p.rows; ++r) {
+      const int64_t at = j * p.y_plane + r * p.y_row;
+      for (int q = 0; q < p.cols; ++q) {
+        float v = tile[r * Q + q][j] + bias;
+        if (p.residual) v += p.residual[at + q];
+        if (p.relu) v = v < 0.0f ? 0.0f : v;
+        p.y[at + q] = v;
+      }
+    }
+  }
+}
+
+// The tile for this call's stride: the first layers' 2 and 4 and the common 1 get their own instances.
+template <class V, int MR, int NV, int kRows>
+void direct_conv_rows(const pycnn::DirectConvArgs& p) {
+  switch (p.stride) {
+    case 1:
+      return direct_conv_tile<V, MR, NV, kRows, 1>(p);
+    case 2:
+      return direct_conv_tile<V, MR, NV, kRows, 2>(p);
+    case 4:
+      return direct_conv_tile<V, MR, NV, kRows, 4>(p);
+    default:
+      return direct_conv_tile<V, MR, NV, kRows, 0>(p);
+  }
+}
+
+template <class V, int MR, int NV>
+void direct_conv_ukernel(const pycnn::DirectConvArgs& p) {
+  if (p.tile_rows == 2) return direct_conv_rows<V, MR, NV, 2>(p);
+  direct_conv_rows<V, MR, NV, 1>(p);
+}
