@@ -4,13 +4,12 @@
 #include <cstring>
 
 #include "pycnn/aligned_buffer.h"
+#include "pycnn/int_math.h"
 #include "pycnn/ops.h"
 #include "pycnn/threadpool.h"
 
 namespace pycnn {
 namespace {
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // The input with its padding written out as zeros, plane by plane, and room past the end for the positions
 // a tile computes beyond the last one that exists (at most MR - 1 strides into the row after).

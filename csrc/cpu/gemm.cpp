@@ -2,13 +2,11 @@
 
 #include <algorithm>
 
+#include "pycnn/int_math.h"
 #include "pycnn/threadpool.h"
 
 namespace pycnn {
 namespace {
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
 // Each thread packs into its own buffers; they grow to the largest block seen and are reused.
 struct PackBuffers {

@@ -6,6 +6,7 @@
 
 #include "pycnn/dispatch.h"
 #include "pycnn/gemm.h"
+#include "pycnn/int_math.h"
 #include "pycnn/ops.h"
 #include "pycnn/threadpool.h"
 
@@ -13,8 +14,6 @@ namespace pycnn {
 namespace {
 
 constexpr int kT = kWinogradTile, kP = kWinogradPatch, kPoints = kWinogradPoints;
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // G of F(4×4, 3×3): U = G g Gᵀ maps a 3×3 filter to the 6×6 Winograd domain.
 constexpr double kG[kP][3] = {

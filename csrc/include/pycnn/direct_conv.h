@@ -9,7 +9,7 @@ namespace pycnn {
 class ConvWeights;
 struct Conv2dEpilogue;
 
-// `w` holds each group's filters packed by packed_direct_weights's layout (kernels.direct.nr channels wide).
+// `w` comes from ConvWeights::packed(..., ConvAlgorithm::direct): each group's filters kernels.direct.nr channels wide.
 void direct_conv2d(const Conv2dParams& p, const float* x, const ConvWeights& w, const Conv2dEpilogue& ep, float* y);
 
 }  // namespace pycnn
