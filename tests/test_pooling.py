@@ -98,8 +98,29 @@ def test_max_pool2d_ceil_mode_never_starts_a_window_in_the_right_padding() -> No
     np.testing.assert_array_equal(got, torch_ref(TF.max_pool2d, x, 3, 2, 1, ceil_mode=True))
 
 
+# Rows across the vector widths (8 and 16 lanes: full vectors, partial tails, both), each stride path of the
+# kernels (1: contiguous, 2: even lanes of two loads, 3: gathered), dilation, and the networks' own pools.
+WIDE_ROW_CASES = {
+    "googlenet 3/2 on 112, ceil": dict(shape=(1, 3, 112, 112), kernel_size=3, stride=2, ceil_mode=True),
+    "googlenet 3/1 pad 1 on 28": dict(shape=(1, 5, 28, 28), kernel_size=3, stride=1, padding=1, ceil_mode=True),
+    "resnet 3/2 pad 1 on 112": dict(shape=(1, 2, 112, 112), kernel_size=3, stride=2, padding=1),
+    "stride 1, widths 15-17": dict(shape=(2, 3, 5, 17), kernel_size=(2, 3), stride=1, padding=(1, 1)),
+    "stride 2, width 33": dict(shape=(1, 2, 9, 33), kernel_size=3, stride=2, padding=1, ceil_mode=True),
+    "stride 2, 16 outputs exactly": dict(shape=(1, 1, 6, 32), kernel_size=2, stride=2),
+    "stride 3, width 52": dict(shape=(1, 2, 7, 52), kernel_size=(3, 4), stride=3, padding=(1, 2), ceil_mode=True),
+    "dilated, width 40": dict(shape=(1, 2, 12, 40), kernel_size=3, stride=(2, 1), padding=1, dilation=(2, 3)),
+    "kernel 1, stride 2, width 31": dict(shape=(1, 2, 5, 31), kernel_size=1, stride=2),
+}
+
+
+@pytest.mark.parametrize("name", WIDE_ROW_CASES)
+def test_max_pool2d_wide_rows_on_every_isa(isa: str, name: str) -> None:
+    x, options = split_case({**WIDE_ROW_CASES[name], "seed": 13})
+    np.testing.assert_array_equal(F.max_pool2d(x, **options), torch_ref(TF.max_pool2d, x, **options))
+
+
 @pytest.mark.parametrize("position", ["first", "middle", "last", "everywhere"])
-def test_max_pool2d_propagates_nan(position: str) -> None:
+def test_max_pool2d_propagates_nan(isa: str, position: str) -> None:
     x = normal(np.random.default_rng(3), (2, 2, 9, 9))
     x[0, 0, 3, 4] = np.inf
     x[1, 1, 5, 5] = -np.inf
@@ -109,7 +130,7 @@ def test_max_pool2d_propagates_nan(position: str) -> None:
     else:
         x[where[position]] = np.nan
     for options in (dict(kernel_size=3, stride=2), dict(kernel_size=3, stride=1, padding=1),
-                    dict(kernel_size=2, stride=2, dilation=2, ceil_mode=True)):
+                    dict(kernel_size=2, stride=2, dilation=2, ceil_mode=True), dict(kernel_size=3, stride=3)):
         got, want = F.max_pool2d(x, **options), torch_ref(TF.max_pool2d, x, **options)
         assert np.isnan(want).any()
         np.testing.assert_array_equal(got, want, err_msg=str(options))  # NaN compares equal to NaN here

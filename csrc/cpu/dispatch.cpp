@@ -16,6 +16,7 @@ constexpr KernelTable kGeneric{Isa::generic,
                               {f32_gemm_ukernel_4x8__generic, 4, 8, 256, 64, 4096},
                               {f32_winograd_4x4_3x3_input__generic, f32_winograd_4x4_3x3_output__generic},
                               {f32_dconv_ukernel_4x8__generic, 4, 8},
+                              f32_maxpool_pass__generic,
                               f32_fma_peak__generic};
 #if defined(PYCNN_X86)
 constexpr KernelTable kAvx2{Isa::avx2,
@@ -23,12 +24,14 @@ constexpr KernelTable kAvx2{Isa::avx2,
                            {f32_gemm_ukernel_2x16__avx2_fma, 2, 16, 256, 72, 4096},
                            {f32_winograd_4x4_3x3_input__avx2_fma, f32_winograd_4x4_3x3_output__avx2_fma},
                            {f32_dconv_ukernel_6x16__avx2_fma, 6, 16},
+                           f32_maxpool_pass__avx2_fma,
                            f32_fma_peak__avx2_fma};
 constexpr KernelTable kAvx512{Isa::avx512,
                              {f32_gemm_ukernel_14x32__avx512f, 14, 32, 512, 280, 4096},
                              {f32_gemm_ukernel_4x32__avx512f, 4, 32, 512, 280, 4096},
                              {f32_winograd_4x4_3x3_input__avx512f, f32_winograd_4x4_3x3_output__avx512f},
                              {f32_dconv_ukernel_14x32__avx512f, 14, 32},
+                             f32_maxpool_pass__avx512f,
                              f32_fma_peak__avx512f};
 #endif
 

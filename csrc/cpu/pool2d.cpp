@@ -4,6 +4,7 @@
 #include <limits>
 #include <vector>
 
+#include "pycnn/dispatch.h"
 #include "pycnn/ops.h"
 #include "pycnn/threadpool.h"
 
@@ -14,6 +15,7 @@ namespace {
 // for a window whose first tap sits at `origin` and whose taps are `dilation` apart.
 struct TapRange {
   int64_t first, last;
+  bool operator==(const TapRange& o) const { return first == o.first && last == o.last; }
 };
 
 TapRange taps_inside(int64_t origin, int64_t kernel, int64_t dilation, int64_t in) {
@@ -22,20 +24,18 @@ TapRange taps_inside(int64_t origin, int64_t kernel, int64_t dilation, int64_t i
   return {std::min(first, kernel), std::max(first, last)};
 }
 
-// max(a, b), or NaN if either is NaN (as PyTorch's max pooling). Branch-free, so loops of it vectorise.
-inline float max_or_nan(float a, float b) { return (a > b || a != a) ? a : b; }
-
-// out[ow] for ow in [first, last) = max over kw of row[ow·stride + kw·dilation − pad], every tap inside the row:
-// one pass per tap over all columns, so the loop vectorises (and has no data-dependent branch to mispredict).
-// STRIDE > 0 fixes the stride at compile time (strided loads vectorise); 0 takes it at run time.
-template <int STRIDE>
-void max_along_row(const float* row, const Window2d& w, int64_t first, int64_t last, float* out) {
-  const int64_t s = STRIDE > 0 ? STRIDE : w.stride_w;
-  std::fill(out + first, out + last, -std::numeric_limits<float>::infinity());
-  for (int64_t kw = 0; kw < w.kernel_w; ++kw) {
-    const int64_t shift = kw * w.dilation_w - w.pad_left;
-    for (int64_t ow = first; ow < last; ++ow) out[ow] = max_or_nan(row[ow * s + shift], out[ow]);
+// Σ x[i] for i < n in eight interleaved partial sums, so that the additions need not wait for each other.
+float sum_of(const float* x, int64_t n) {
+  constexpr int kLanes = 8;
+  float partial[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int l = 0; l < kLanes; ++l) partial[l] += x[i + l];
   }
+  float sum = 0.0f;
+  for (; i < n; ++i) sum += x[i];
+  for (float v : partial) sum += v;
+  return sum;
 }
 
 template <class PlaneFn>
@@ -45,46 +45,52 @@ void for_each_plane(int64_t planes, PlaneFn fn) {
 
 }  // namespace
 
-// Separable, so that both passes run as vector loops: each output row first takes the elementwise max of its
-// window's input rows over the whole width, then each output the max of its window's taps along that row.
-// Which taps lie inside the input depends only on the output column: worked out once per call.
+// Separable, in two passes of the max-pooling kernel in use: each output row first takes the elementwise max of
+// its window's input rows, into a row with −∞ on both sides for the padding, then each output the max of its
+// window's taps along that row. Output rows whose windows cover the same input rows (the rows inside and each
+// edge row) go to the kernel together, so that small planes cost few calls. −∞ for padding is PyTorch's rule:
+// it never wins, and every window holds an input (padding ≤ kernel / 2).
 void max_pool2d(const Pool2dParams& p, const float* x, float* y) {
+  if (p.out_h == 0 || p.out_w == 0) return;
   const Window2d& w = p.window;
-  std::vector<TapRange> cols(static_cast<size_t>(p.out_w));
-  int64_t full_first = p.out_w, full_last = p.out_w;  // [full_first, full_last): columns whose taps all fit
-  for (int64_t ow = 0; ow < p.out_w; ++ow) {
-    cols[ow] = taps_inside(ow * w.stride_w - w.pad_left, w.kernel_w, w.dilation_w, p.in_w);
-    const bool full = cols[ow].first == 0 && cols[ow].last == w.kernel_w;
-    if (full && full_first == p.out_w) full_first = ow;
-    if (full) full_last = ow + 1;
+  const MaxPassFn pass = kernels().max_pool_pass;
+  const int64_t last_tap = (p.out_w - 1) * w.stride_w + (w.kernel_w - 1) * w.dilation_w + 1;
+  const int64_t padded_w = std::max(w.pad_left + p.in_w, last_tap);
+  const float minus_inf = -std::numeric_limits<float>::infinity();
+  // Output rows whose windows cover the same input rows, worked out once per call: [begin, end) and its taps.
+  struct RowGroup {
+    int64_t begin, end;
+    TapRange taps;
+  };
+  std::vector<RowGroup> groups;
+  for (int64_t oh = 0; oh < p.out_h; ++oh) {
+    const TapRange th = taps_inside(oh * w.stride_h - w.pad_top, w.kernel_h, w.dilation_h, p.in_h);
+    if (groups.empty() || !(groups.back().taps == th)) groups.push_back({oh, oh, th});
+    groups.back().end = oh + 1;
   }
-  const auto row_pass = w.stride_w == 1 ? max_along_row<1> : w.stride_w == 2 ? max_along_row<2> : max_along_row<0>;
   for_each_plane(p.batch * p.channels, [&](int64_t plane) {
-    thread_local std::vector<float> row_max;
-    row_max.resize(static_cast<size_t>(p.in_w));
-    float* rm = row_max.data();
-    const float* in = x + plane * p.in_h * p.in_w;
+    thread_local std::vector<float> buffer;
+    buffer.resize(static_cast<size_t>(p.out_h * padded_w));
+    float* row_max = buffer.data();
     for (int64_t oh = 0; oh < p.out_h; ++oh) {
-      const int64_t h0 = oh * w.stride_h - w.pad_top;
-      const TapRange th = taps_inside(h0, w.kernel_h, w.dilation_h, p.in_h);
-      std::fill(rm, rm + p.in_w, -std::numeric_limits<float>::infinity());
-      for (int64_t kh = th.first; kh < th.last; ++kh) {
-        const float* row = in + (h0 + kh * w.dilation_h) * p.in_w;
-        for (int64_t iw = 0; iw < p.in_w; ++iw) rm[iw] = max_or_nan(row[iw], rm[iw]);
-      }
-      float* out = y + (plane * p.out_h + oh) * p.out_w;
-      auto edge_column = [&](int64_t ow) {
-        const int64_t origin = ow * w.stride_w - w.pad_left;
-        float best = -std::numeric_limits<float>::infinity();
-        for (int64_t kw = cols[ow].first; kw < cols[ow].last; ++kw) {
-          best = max_or_nan(rm[origin + kw * w.dilation_w], best);
-        }
-        out[ow] = best;
-      };
-      for (int64_t ow = 0; ow < full_first; ++ow) edge_column(ow);
-      row_pass(rm, w, full_first, full_last, out);
-      for (int64_t ow = full_last; ow < p.out_w; ++ow) edge_column(ow);
+      float* row = row_max + oh * padded_w;
+      std::fill(row, row + w.pad_left, minus_inf);
+      std::fill(row + w.pad_left + p.in_w, row + padded_w, minus_inf);
     }
+    const float* in = x + plane * p.in_h * p.in_w;
+    for (const RowGroup& g : groups) {
+      const int64_t first_row = g.begin * w.stride_h - w.pad_top + g.taps.first * w.dilation_h;
+      const MaxPassArgs rows{in + first_row * p.in_w, w.stride_h * p.in_w, 1, w.dilation_h * p.in_w,
+                             static_cast<int>(g.taps.last - g.taps.first), p.in_w, g.end - g.begin,
+                             row_max + g.begin * padded_w + w.pad_left, padded_w};
+      if (rows.taps > 0) {
+        pass(rows);
+      } else {
+        for (int64_t r = g.begin; r < g.end; ++r) std::fill_n(row_max + r * padded_w + w.pad_left, p.in_w, minus_inf);
+      }
+    }
+    pass({row_max, padded_w, w.stride_w, w.dilation_w, static_cast<int>(w.kernel_w), p.out_w, p.out_h,
+          y + plane * p.out_h * p.out_w, p.out_w});
   });
 }
 
@@ -126,8 +132,10 @@ void adaptive_avg_pool2d(int64_t planes, int64_t in_h, int64_t in_w, int64_t out
       for (int64_t ow = 0; ow < out_w; ++ow) {
         const int64_t ws = ow * in_w / out_w, we = ((ow + 1) * in_w + out_w - 1) / out_w;
         float sum = 0.0f;
-        for (int64_t ih = hs; ih < he; ++ih) {
-          for (int64_t iw = ws; iw < we; ++iw) sum += in[ih * in_w + iw];
+        if (ws == 0 && we == in_w) {  // whole rows (global pooling): one contiguous run
+          sum = sum_of(in + hs * in_w, (he - hs) * in_w);
+        } else {
+          for (int64_t ih = hs; ih < he; ++ih) sum += sum_of(in + ih * in_w + ws, we - ws);
         }
         out[oh * out_w + ow] = sum / static_cast<float>((he - hs) * (we - ws));
       }

@@ -14,4 +14,20 @@ struct Avx2 {
   static T sub(T a, T b) { return _mm256_sub_ps(a, b); }
   static T mul(T a, T b) { return _mm256_mul_ps(a, b); }
   static T relu(T v) { return _mm256_max_ps(_mm256_setzero_ps(), v); }  // max(0, NaN) = NaN
+  // max(a, b), NaN if either is (_mm256_max_ps alone returns b when either is NaN).
+  static T max_nan(T a, T b) { return _mm256_blendv_ps(_mm256_max_ps(a, b), a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q)); }
+  // Lanes below n (all when n ≥ 8): the others are not read, and load as zero.
+  static __m256i first(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n < width ? n : width)),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static T load_first(const float* p, int64_t n) { return _mm256_maskload_ps(p, first(n)); }
+  static void store_first(float* p, T v, int64_t n) { _mm256_maskstore_ps(p, first(n), v); }
+  // p[0], p[stride], ... of which the first n exist.
+  static T load_strided(const float* p, int64_t stride, int64_t n) {
+    if (stride == 1) return load_first(p, n);
+    const __m256i index = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                             _mm256_set1_epi32(static_cast<int>(stride)));
+    return _mm256_mask_i32gather_ps(zero(), p, index, _mm256_castsi256_ps(first(n)), 4);
+  }
 };

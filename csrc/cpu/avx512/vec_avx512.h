@@ -15,4 +15,25 @@ struct Avx512 {
   static T sub(T a, T b) { return _mm512_sub_ps(a, b); }
   static T mul(T a, T b) { return _mm512_mul_ps(a, b); }
   static T relu(T v) { return _mm512_maskz_max_ps(0xFFFF, _mm512_setzero_ps(), v); }
+  // max(a, b), NaN if either is (the max instruction alone returns b when either is NaN).
+  static T max_nan(T a, T b) {
+    return _mm512_mask_mov_ps(_mm512_maskz_max_ps(0xFFFF, a, b), _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
+  }
+  // Lanes below n (all when n ≥ 16): the others are not read, and load as zero.
+  static __mmask16 first(int64_t n) { return n >= width ? 0xFFFF : static_cast<__mmask16>((1u << n) - 1); }
+  static T load_first(const float* p, int64_t n) { return _mm512_maskz_loadu_ps(first(n), p); }
+  static void store_first(float* p, T v, int64_t n) { _mm512_mask_storeu_ps(p, first(n), v); }
+  // p[0], p[stride], ... of which the first n exist. Stride 2 (pooling's usual) picks the even lanes of two loads.
+  static T load_strided(const float* p, int64_t stride, int64_t n) {
+    if (stride == 1) return load_first(p, n);
+    if (stride == 2) {
+      const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+      const int64_t last = 2 * (n < width ? n : width) - 1;  // floats p[0..last) are needed
+      const int64_t high = last > width ? last - width : 0;
+      return _mm512_permutex2var_ps(load_first(p, last), even, load_first(p + width, high));
+    }
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i index = _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int>(stride)));
+    return _mm512_mask_i32gather_ps(zero(), first(n), index, p, 4);
+  }
 };

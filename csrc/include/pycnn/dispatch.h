@@ -39,6 +39,7 @@ struct KernelTable {
   GemmKernel gemm_few_rows;  // same NR, fewer rows: for products whose M is below gemm.mr (linear at batch 1)
   WinogradKernels winograd;
   DirectConvKernel direct;
+  MaxPassFn max_pool_pass;
   FmaPeakFn fma_peak;
 };
 

@@ -79,4 +79,24 @@ int64_t f32_fma_peak__avx2_fma(int64_t iterations, float* sink);
 int64_t f32_fma_peak__avx512f(int64_t iterations, float* sink);
 #endif
 
+// One pass of separable max pooling over `lines` lines of n outputs: output i of line l is the max of
+// src[l * src_line + i * step + t * tap_stride] over the taps t < taps, NaN if any of them is (as PyTorch),
+// written to dst[l * dst_line + i]. The kernel reads nothing but those taps.
+struct MaxPassArgs {
+  const float* src;
+  int64_t src_line, step, tap_stride;
+  int taps;
+  int64_t n, lines;
+  float* dst;
+  int64_t dst_line;
+};
+
+using MaxPassFn = void (*)(const MaxPassArgs& args);
+
+void f32_maxpool_pass__generic(const MaxPassArgs& args);
+#if defined(PYCNN_X86)
+void f32_maxpool_pass__avx2_fma(const MaxPassArgs& args);
+void f32_maxpool_pass__avx512f(const MaxPassArgs& args);
+#endif
+
 }  // namespace pycnn
