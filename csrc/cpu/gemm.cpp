@@ -15,13 +15,16 @@ struct PackBuffers {
 thread_local PackBuffers t_buffers;
 
 // Rows [m0, m1) × columns [n0, n1) of one problem, m0 and n0 on tile boundaries. Loop order as in BLIS:
-// K blocks outside (one packed B block each), then row blocks of A, then NR columns, then MR rows.
+// K blocks outside, then row blocks of A, then NR columns, then MR rows. B is packed a K block at a time when
+// several row blocks reuse it; when one row block covers the rows, each B panel is used once, so it is packed
+// right before its row tiles and stays in L1 instead of passing through L2.
 void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem& pr, int64_t m0, int64_t m1,
                int64_t n0, int64_t n1) {
   const int mr = kern.mr, nr = kern.nr;
   const int64_t kc_max = std::max<int64_t>(1, std::min(kern.kc, shape.k));
-  float* b_scratch = pr.b->packs() ? t_buffers.b.reserve(static_cast<size_t>(round_up(n1 - n0, nr) * kc_max))
-                                   : nullptr;
+  const bool panel_at_a_time = m1 - m0 <= kern.mc;
+  const int64_t b_width = panel_at_a_time ? nr : round_up(n1 - n0, nr);
+  float* b_scratch = pr.b->packs() ? t_buffers.b.reserve(static_cast<size_t>(b_width * kc_max)) : nullptr;
   float* a_scratch = pr.a->packs()
                          ? t_buffers.a.reserve(static_cast<size_t>(round_up(std::min(kern.mc, m1 - m0), mr) * kc_max))
                          : nullptr;
@@ -36,13 +39,14 @@ void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem
     args.kc = kc;
     args.accumulate = k0 > 0;
     args.relu = last && pr.relu;
-    const Panels bp = pr.b->panels(k0, kc, n0, n1 - n0, nr, b_scratch);
+    const Panels bp = panel_at_a_time ? Panels{} : pr.b->panels(k0, kc, n0, n1 - n0, nr, b_scratch);
     for (int64_t mb = m0; mb < m1; mb += kern.mc) {
       const int64_t mc = std::min(kern.mc, m1 - mb);
       const Panels ap = pr.a->panels(k0, kc, mb, mc, mr, a_scratch);
       for (int64_t j = n0; j < n1; j += nr) {
-        args.b = bp.data + (j - n0) / nr * bp.stride;
         args.n = static_cast<int>(std::min<int64_t>(nr, n1 - j));
+        args.b = panel_at_a_time ? pr.b->panels(k0, kc, j, args.n, nr, b_scratch).data
+                                 : bp.data + (j - n0) / nr * bp.stride;
         args.bias_col = last && pr.bias_col ? pr.bias_col + j : nullptr;
         for (int64_t i = mb; i < mb + mc; i += mr) {
           args.a = ap.data + (i - mb) / mr * ap.stride;

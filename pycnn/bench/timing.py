@@ -2,24 +2,66 @@
 
 from __future__ import annotations
 
+import os
 import statistics
+import threading
 import time
 from collections.abc import Callable, Mapping
+
+
+def _thread_run_ns() -> dict[str, int] | None:
+    """Nanoseconds each thread of this process has run on a CPU (Linux), or None where that cannot be read."""
+    try:
+        times = {}
+        for task in os.scandir("/proc/self/task"):
+            with open(os.path.join(task.path, "schedstat")) as f:
+                times[task.name] = int(f.read().split()[0])
+        return times
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def wait_until_threads_idle(quiet: float = 0.03, limit: float = 0.5) -> None:
+    """Returns once no thread of this process but the caller has run for `quiet` seconds, or after `limit`.
+
+    Runtimes keep their workers spinning after a call returns — ONNX Runtime's for about 35 ms — and a spinning
+    worker takes a core from whatever runs next. The kernel brings a running thread's time up to date only at
+    its timer ticks (up to 10 ms apart), hence a quiet period of several ticks. Where thread times cannot be
+    read, waits 50 ms.
+    """
+    before = _thread_run_ns()
+    if before is None:
+        time.sleep(0.05)
+        return
+    me = str(threading.get_native_id())
+    start = last_busy = time.perf_counter()
+    while True:
+        time.sleep(0.005)
+        now_ns, now = _thread_run_ns(), time.perf_counter()
+        if now_ns is None:
+            return
+        if any(t != before.get(tid, 0) for tid, t in now_ns.items() if tid != me):
+            last_busy = now
+        if now - last_busy >= quiet or now - start >= limit:
+            return
+        before = now_ns
 
 
 def alternating_times(runners: Mapping[str, Callable[[], object]], repeat: int,
                       after_round: Callable[[int], None] | None = None) -> dict[str, list[float]]:
     """Seconds of `repeat` timed calls of each runner, the runners taking turns round by round.
 
-    Taking turns spreads the drift of a shared machine over all runners alike. Each timed call follows an
-    untimed call of the same runner: runtimes whose threads spin on after a call (ONNX Runtime, OpenMP) would
-    otherwise steal the cores from whoever is timed next. `after_round(i)` is called after round i (progress).
+    Taking turns spreads the drift of a shared machine over all runners alike. Each runner starts its turn once
+    the threads of the runner before it have stopped spinning (they would steal its cores), and its timed call
+    follows an untimed call of its own, which warms its caches and threads as a loop of calls would.
+    `after_round(i)` is called after round i (progress).
     """
     if repeat < 1:
         raise ValueError(f"repeat must be at least 1, got {repeat}")
     times: dict[str, list[float]] = {name: [] for name in runners}
     for i in range(repeat):
         for name, run in runners.items():
+            wait_until_threads_idle()
             run()
             start = time.perf_counter()
             run()
