@@ -162,25 +162,27 @@ void winograd_conv2d(const Conv2dParams& p, const float* x, const WinogradWeight
       const int64_t first = t0 + panel * nr;
       const int valid = static_cast<int>(std::min<int64_t>(nr, t0 + count - first));
       alignas(64) float out[kT * kT * kMaxNR];
-      const float bias = ep.bias ? ep.bias[k] : 0.0f;
-      wk.output(m + k * chunk + panel * nr, m_stride, nr, bias, ep.relu && !ep.residual, out);
-      for (int l = 0; l < valid; ++l) {
-        const TileOrigin o = geo.origin(first + l);
-        const int64_t plane = (o.image * K + k) * OH * OW;
-        const int rows = static_cast<int>(std::min<int64_t>(kT, OH - o.oh));
-        const int cols = static_cast<int>(std::min<int64_t>(kT, OW - o.ow));
-        for (int i = 0; i < rows; ++i) {
-          const int64_t at = plane + (o.oh + i) * OW + o.ow;
-          for (int j = 0; j < cols; ++j) {
-            float value = out[(i * kT + j) * nr + l];
-            if (ep.residual) {
-              value += ep.residual[at + j];
-              if (ep.relu) value = value < 0.0f ? 0.0f : value;
-            }
-            y[at + j] = value;
+      alignas(64) float residual[kT * kT * kMaxNR];  // the residual in out's layout, for the vector epilogue
+      TileOrigin origins[kMaxNR];
+      for (int l = 0; l < valid; ++l) origins[l] = geo.origin(first + l);
+      auto for_each_output = [&](auto fn) {  // fn(position in out, position in y) of every output that exists
+        for (int l = 0; l < valid; ++l) {
+          const TileOrigin& o = origins[l];
+          const int64_t plane = (o.image * K + k) * OH * OW;
+          const int rows = static_cast<int>(std::min<int64_t>(kT, OH - o.oh));
+          const int cols = static_cast<int>(std::min<int64_t>(kT, OW - o.ow));
+          for (int i = 0; i < rows; ++i) {
+            for (int j = 0; j < cols; ++j) fn((i * kT + j) * nr + l, plane + (o.oh + i) * OW + o.ow + j);
           }
         }
+      };
+      if (ep.residual) {
+        if (valid < nr) std::fill(residual, residual + kT * kT * nr, 0.0f);
+        for_each_output([&](int64_t t, int64_t at) { residual[t] = ep.residual[at]; });
       }
+      const float bias = ep.bias ? ep.bias[k] : 0.0f;
+      wk.output(m + k * chunk + panel * nr, m_stride, nr, bias, ep.residual ? residual : nullptr, ep.relu, out);
+      for_each_output([&](int64_t t, int64_t at) { y[at] = out[t]; });
     });
   }
 }

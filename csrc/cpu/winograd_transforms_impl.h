@@ -54,9 +54,10 @@ void winograd_input_transform(const float* d, int lanes, float* v, int64_t v_str
 }
 
 // m: 36 rows (ξ) of `lanes` floats, row ξ at m + ξ·m_stride → y: 16 rows (output element i·4 + j) of `lanes`
-// floats, plus `bias`, then max(0, ·) if `relu`.
+// floats, plus `bias`, plus `residual` (laid out as y) unless null, then max(0, ·) if `relu`.
 template <class V>
-void winograd_output_transform(const float* m, int64_t m_stride, int lanes, float bias, bool relu, float* y) {
+void winograd_output_transform(const float* m, int64_t m_stride, int lanes, float bias, const float* residual,
+                               bool relu, float* y) {
   using T = typename V::T;
   const T b = V::set1(bias);
   for (int l = 0; l < lanes; l += V::width) {
@@ -66,6 +67,7 @@ void winograd_output_transform(const float* m, int64_t m_stride, int lanes, floa
     for (int r = 0; r < 4; ++r) winograd_at_column<V>(t + 6 * r, o + 4 * r, 1, 1);  // (Aᵀ M) A: 4 × 4
     for (int i = 0; i < 16; ++i) {
       T v = V::add(o[i], b);
+      if (residual) v = V::add(v, V::load(residual + i * lanes + l));
       if (relu) v = V::relu(v);
       V::store(y + i * lanes + l, v);
     }

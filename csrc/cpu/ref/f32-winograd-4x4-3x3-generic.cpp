@@ -14,7 +14,7 @@ void pycnn::f32_winograd_4x4_3x3_input__generic(const float* d, int lanes, float
   winograd_input_transform<Scalar>(d, lanes, v, v_stride);
 }
 
-void pycnn::f32_winograd_4x4_3x3_output__generic(const float* m, int64_t m_stride, int lanes, float bias, bool relu,
-                                                 float* y) {
-  winograd_output_transform<Scalar>(m, m_stride, lanes, bias, relu, y);
+void pycnn::f32_winograd_4x4_3x3_output__generic(const float* m, int64_t m_stride, int lanes, float bias,
+                                                 const float* residual, bool relu, float* y) {
+  winograd_output_transform<Scalar>(m, m_stride, lanes, bias, residual, relu, y);
 }

@@ -25,9 +25,11 @@ constexpr int kWinogradPoints = kWinogradPatch * kWinogradPatch;  // 36
 
 // The tile transforms of one ISA. Rows hold `lanes` tiles each (lanes: a multiple of the vector width).
 // input:  d (36 rows, patch element r·6 + c) → v, row ξ at v + ξ·v_stride
-// output: m (36 rows, row ξ at m + ξ·m_stride) → y (16 rows, output element i·4 + j), + bias, ReLU if asked
+// output: m (36 rows, row ξ at m + ξ·m_stride) → y (16 rows, output element i·4 + j), + bias, + residual (laid out
+//         as y, or null), ReLU if asked
 using WinogradInputFn = void (*)(const float* d, int lanes, float* v, int64_t v_stride);
-using WinogradOutputFn = void (*)(const float* m, int64_t m_stride, int lanes, float bias, bool relu, float* y);
+using WinogradOutputFn = void (*)(const float* m, int64_t m_stride, int lanes, float bias, const float* residual,
+                                  bool relu, float* y);
 
 struct WinogradKernels {
   WinogradInputFn input;
@@ -35,15 +37,15 @@ struct WinogradKernels {
 };
 
 void f32_winograd_4x4_3x3_input__generic(const float* d, int lanes, float* v, int64_t v_stride);
-void f32_winograd_4x4_3x3_output__generic(const float* m, int64_t m_stride, int lanes, float bias, bool relu,
-                                          float* y);
+void f32_winograd_4x4_3x3_output__generic(const float* m, int64_t m_stride, int lanes, float bias,
+                                          const float* residual, bool relu, float* y);
 #if defined(PYCNN_X86)
 void f32_winograd_4x4_3x3_input__avx2_fma(const float* d, int lanes, float* v, int64_t v_stride);
-void f32_winograd_4x4_3x3_output__avx2_fma(const float* m, int64_t m_stride, int lanes, float bias, bool relu,
-                                           float* y);
+void f32_winograd_4x4_3x3_output__avx2_fma(const float* m, int64_t m_stride, int lanes, float bias,
+                                           const float* residual, bool relu, float* y);
 void f32_winograd_4x4_3x3_input__avx512f(const float* d, int lanes, float* v, int64_t v_stride);
-void f32_winograd_4x4_3x3_output__avx512f(const float* m, int64_t m_stride, int lanes, float bias, bool relu,
-                                          float* y);
+void f32_winograd_4x4_3x3_output__avx512f(const float* m, int64_t m_stride, int lanes, float bias,
+                                          const float* residual, bool relu, float* y);
 #endif
 
 // 3×3, stride 1, dilation 1, one group: the convolutions F(4×4, 3×3) computes.
