@@ -20,10 +20,16 @@ void direct_conv_tile(const pycnn::DirectConvArgs& p) {
     for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
   }
   const float* w = p.w;
+  constexpr int64_t kLine = 16;  // floats per cache line
+  const int64_t prefetch_step = p.prefetch ? (p.prefetch_floats + p.channels - 1) / p.channels : 0;
   for (int64_t c = 0; c < p.channels; ++c) {
     const float* plane = p.x + c * p.x_plane;
 #if defined(__GNUC__)
     __builtin_prefetch(plane + 4 * p.x_plane);  // a 1×1 convolution moves to another plane every step
+    if (prefetch_step > 0) {
+      const int64_t end = (c + 1) * prefetch_step < p.prefetch_floats ? (c + 1) * prefetch_step : p.prefetch_floats;
+      for (int64_t f = c * prefetch_step; f < end; f += kLine) __builtin_prefetch(p.prefetch + f, 0, 2);
+    }
 #endif
     for (int kh = 0; kh < p.kernel_h; ++kh) {
       const float* row = plane + kh * p.tap_row;

@@ -59,6 +59,10 @@ struct DirectConvArgs {
   const float* bias;      // n values or null
   const float* residual;  // or null
   bool relu;
+  // Memory to bring into L2 while the tile computes (the filters the next call will read), or null: spread over
+  // the channel loop, so that streaming filters from memory overlaps the FMAs instead of stalling them.
+  const float* prefetch;
+  int64_t prefetch_floats;
 };
 
 using DirectConvUkernelFn = void (*)(const DirectConvArgs&);
