@@ -124,7 +124,8 @@ def test_algorithm_choice() -> None:
     assert choice((1, 64, 56, 56), (64, 64, 3, 3), dilation=2) == "direct"
     assert choice((1, 64, 56, 56), (64, 32, 3, 3), groups=2) == "direct"
     assert choice((1, 64, 56, 56), (64, 64, 5, 5)) == "direct"
-    assert choice((1, 3, 224, 224), (64, 3, 3, 3)) == "gemm"  # 27 taps deep: the tile's store would dominate
+    assert choice((1, 3, 224, 224), (64, 3, 3, 3)) == "direct"  # VGG's first layer: 27 taps, enough
+    assert choice((1, 2, 64, 64), (64, 2, 3, 3)) == "gemm"  # 18 taps: the tile's store would dominate
     assert choice((1, 64, 56, 56), (64, 64, 1, 1)) == "gemm"  # 1×1: a GEMM on the input as it lies
     assert choice((1, 64, 56, 56), (64, 1, 3, 3), groups=64) == "gemm"  # depthwise: 9 taps deep
 

@@ -1,5 +1,6 @@
 // The direct-convolution micro-kernel, written once over a vector-traits type V (see gemm_ukernel_impl.h for
-// V and for why this file is included inside an anonymous namespace of each ISA's translation unit).
+// V and for why this file is included inside an anonymous namespace of each ISA's translation unit; max_pool_impl.h
+// for the masked loads and stores it also needs).
 //
 // One call computes MR output positions × NR output channels: the channels run along the vectors, and each
 // input value is broadcast straight from the padded input — no im2col. The positions are kRows output rows of
@@ -46,21 +47,23 @@ void direct_conv_tile(const pycnn::DirectConvArgs& p) {
     }
   }
 
-  // The tile holds positions × channels; the output is channels × positions. Spill, then write each
-  // channel's run of positions with the epilogue.
+  // The tile holds positions × channels; the output is channels × positions. Spill it with the bias added
+  // (along the channels), then gather each channel's run of positions into a vector for the rest of the epilogue
+  // and the store.
   alignas(64) float tile[MR][NR];
-  for (int i = 0; i < MR; ++i) {
-    for (int j = 0; j < NV; ++j) V::store(&tile[i][j * W], acc[i][j]);
+  for (int j = 0; j < NV; ++j) {
+    const T bias = p.bias ? V::load_first(p.bias + j * W, p.n - j * W) : V::zero();
+    for (int i = 0; i < MR; ++i) V::store(&tile[i][j * W], V::add(acc[i][j], bias));
   }
   for (int j = 0; j < p.n; ++j) {
-    const float bias = p.bias ? p.bias[j] : 0.0f;
     for (int r = 0; r < p.rows; ++r) {
       const int64_t at = j * p.y_plane + r * p.y_row;
-      for (int q = 0; q < p.cols; ++q) {
-        float v = tile[r * Q + q][j] + bias;
-        if (p.residual) v += p.residual[at + q];
-        if (p.relu) v = v < 0.0f ? 0.0f : v;
-        p.y[at + q] = v;
+      for (int q = 0; q < p.cols; q += W) {
+        const int64_t left = p.cols - q;
+        T v = V::load_strided(&tile[r * Q + q][j], NR, left);
+        if (p.residual) v = V::add(v, V::load_first(p.residual + at + q, left));
+        if (p.relu) v = V::relu(v);
+        V::store_first(p.y + at + q, v, left);
       }
     }
   }

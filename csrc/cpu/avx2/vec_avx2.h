@@ -16,7 +16,7 @@ struct Avx2 {
   static T relu(T v) { return _mm256_max_ps(_mm256_setzero_ps(), v); }  // max(0, NaN) = NaN
   // max(a, b), NaN if either is (_mm256_max_ps alone returns b when either is NaN).
   static T max_nan(T a, T b) { return _mm256_blendv_ps(_mm256_max_ps(a, b), a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q)); }
-  // Lanes below n (all when n ≥ 8): the others are not read, and load as zero.
+  // Lanes below n (all when n ≥ 8, none when n ≤ 0): the others are not read, and load as zero.
   static __m256i first(int64_t n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n < width ? n : width)),
                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));

@@ -19,8 +19,10 @@ struct Avx512 {
   static T max_nan(T a, T b) {
     return _mm512_mask_mov_ps(_mm512_maskz_max_ps(0xFFFF, a, b), _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
   }
-  // Lanes below n (all when n ≥ 16): the others are not read, and load as zero.
-  static __mmask16 first(int64_t n) { return n >= width ? 0xFFFF : static_cast<__mmask16>((1u << n) - 1); }
+  // Lanes below n (all when n ≥ 16, none when n ≤ 0): the others are not read, and load as zero.
+  static __mmask16 first(int64_t n) {
+    return n >= width ? 0xFFFF : n <= 0 ? 0 : static_cast<__mmask16>((1u << n) - 1);
+  }
   static T load_first(const float* p, int64_t n) { return _mm512_maskz_loadu_ps(first(n), p); }
   static void store_first(float* p, T v, int64_t n) { _mm512_mask_storeu_ps(p, first(n), v); }
   // p[0], p[stride], ... of which the first n exist. Stride 2 (pooling's usual) picks the even lanes of two loads.

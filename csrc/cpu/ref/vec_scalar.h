@@ -15,7 +15,9 @@ struct Scalar {
   static T mul(T a, T b) { return a * b; }
   static T relu(T v) { return v < 0.0f ? 0.0f : v; }
   static T max_nan(T a, T b) { return (a > b || a != a) ? a : b; }
-  static T load_first(const float* p, int64_t /*n*/) { return *p; }
-  static void store_first(float* p, T v, int64_t /*n*/) { *p = v; }
-  static T load_strided(const float* p, int64_t /*stride*/, int64_t /*n*/) { return *p; }
+  static T load_first(const float* p, int64_t n) { return n > 0 ? *p : 0.0f; }
+  static void store_first(float* p, T v, int64_t n) {
+    if (n > 0) *p = v;
+  }
+  static T load_strided(const float* p, int64_t /*stride*/, int64_t n) { return load_first(p, n); }
 };
