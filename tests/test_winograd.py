@@ -91,7 +91,7 @@ def test_models_use_it_and_say_so(monkeypatch: pytest.MonkeyPatch, capsys: pytes
     model = pycnn.models.vgg11(num_classes=10).eval()
     model(np.zeros((1, 3, 64, 64), np.float32))
     lines = capsys.readouterr().err.splitlines()
-    assert lines[0] == "pycnn: features.0: conv 1x3x64x64 3->64 3x3 stride 1x1 -> gemm"
+    assert lines[0] == "pycnn: features.0: conv 1x3x64x64 3->64 3x3 stride 1x1 -> direct"
     assert "pycnn: features.3: conv 1x64x32x32 64->128 3x3 stride 1x1 -> winograd" in lines
     assert len([line for line in lines if "-> " in line]) == 8  # one line per convolution
 
