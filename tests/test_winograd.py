@@ -20,10 +20,16 @@ WINOGRAD_RTOL = 1e-3  # DESIGN.md: Winograd's tolerance relative to the output s
 
 def packed_conv(x: np.ndarray, packed: _core.PackedConv2d, bias: np.ndarray | None, padding: tuple[int, ...],
                 relu: bool = False, residual: np.ndarray | None = None) -> np.ndarray:
+    """The output, NaN-prefilled (an element the transforms skip stays NaN) inside a NaN buffer whose margins must
+    come back untouched (the transforms scatter to computed places: none may fall outside the output)."""
     n, _, h, w = x.shape
     top, bottom, left, right = padding
-    out = np.full((n, packed.shape[0], h + top + bottom - 2, w + left + right - 2), np.nan, np.float32)
+    shape = (n, packed.shape[0], h + top + bottom - 2, w + left + right - 2)
+    margin, size = 4096, int(np.prod(shape))
+    buffer = np.full(size + 2 * margin, np.nan, np.float32)
+    out = buffer[margin:margin + size].reshape(shape)
     _core.conv2d_packed(x, packed, bias, out, (1, 1), padding, (1, 1), relu, residual)
+    assert np.isnan(buffer[:margin]).all() and np.isnan(buffer[margin + size:]).all(), "wrote outside the output"
     return out
 
 

@@ -67,14 +67,15 @@ const char* conv_algorithm_name(ConvAlgorithm a) {
 
 namespace {
 
-// Winograd against direct convolution, by a cost model fitted to both on AVX-512 (3×3 layers of 64 to 512
-// channels on 7×7 to 224×224 images; within 10% of each measured ratio): Winograd's 36 products per tile — tiles
-// padded to whole NR panels — cost 1.15 of a direct multiply each, and its transforms 72 multiplies' worth per
-// tile and channel, in or out. Chosen below 0.9 of direct's cost: the transforms weigh most with few channels
-// (64 on 56×56: 0.93 of direct's time; 16: 2.5×), the padding on small images (256 on 14×14: 1.04; 512: 0.86).
+// Winograd against direct convolution, by a cost model fitted to both on AVX-512 (3×3 layers of 16 to 512
+// channels on 7×7 to 224×224 images; within 10% of each measured ratio, and on the right side of 0.9 for all
+// 15): Winograd's 36 products per tile — tiles padded to whole NR panels — cost 1.25 of a direct multiply each,
+// and its transforms 50 multiplies' worth per tile and channel, in or out. Chosen below 0.9 of direct's cost:
+// the transforms weigh most with few channels (32 on 56×56: 1.12 of direct's time; 64: 0.75), the padding on
+// small images (256 on 14×14: 1.01; 512: 0.89; 512 on 7×7: 2.6).
 bool winograd_pays(const Conv2dParams& p, const KernelTable& kernels) {
   if (!winograd_supports(p)) return false;
-  constexpr double kProductCost = 1.15, kTransformCost = 72.0, kMaxRatio = 0.9;
+  constexpr double kProductCost = 1.25, kTransformCost = 50.0, kMaxRatio = 0.9;
   const int64_t tiles = p.batch * ceil_div(p.out_h, kWinogradTile) * ceil_div(p.out_w, kWinogradTile);
   const double c = static_cast<double>(p.in_channels), k = static_cast<double>(p.out_channels);
   const double direct = 9.0 * static_cast<double>(p.batch * p.out_h * p.out_w) * c * k;

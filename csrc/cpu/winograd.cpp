@@ -42,24 +42,32 @@ struct Geometry {
   }
 };
 
-// The 6×6 patch of one channel plane at `o` into lane `lane` of d (36 rows of `lanes`), zero outside.
-void gather_patch(const float* plane, int64_t H, int64_t W, const TileOrigin& o, int lane, int lanes, float* d) {
-  const bool inside = o.ih >= 0 && o.iw >= 0 && o.ih + kP <= H && o.iw + kP <= W;
-  for (int r = 0; r < kP; ++r) {
-    const int64_t ih = o.ih + r;
-    float* row = d + r * kP * lanes + lane;
-    if (inside) {
-      const float* src = plane + ih * W + o.iw;
-      for (int c = 0; c < kP; ++c) row[c * lanes] = src[c];
-    } else if (ih < 0 || ih >= H) {
-      for (int c = 0; c < kP; ++c) row[c * lanes] = 0.0f;
-    } else {
-      for (int c = 0; c < kP; ++c) {
-        const int64_t iw = o.iw + c;
-        row[c * lanes] = iw >= 0 && iw < W ? plane[ih * W + iw] : 0.0f;
-      }
+// Where the input patches and output blocks of the `valid` tiles from `first` lie, as offsets from channel 0 of
+// image 0 (of the input and of the output); the lanes past `valid` hold no tile.
+struct PanelLanes {
+  WinogradLanes in, out;
+};
+
+PanelLanes panel_lanes(const Geometry& geo, int64_t first, int valid) {
+  const Conv2dParams& p = geo.p;
+  PanelLanes lanes{};
+  lanes.in.row = p.in_w;
+  lanes.out.row = p.out_w;
+  for (int l = 0; l < valid; ++l) {
+    const TileOrigin o = geo.origin(first + l);
+    const uint32_t bit = 1u << l;
+    lanes.in.offset[l] = static_cast<int32_t>((o.image * p.in_channels * p.in_h + o.ih) * p.in_w + o.iw);
+    for (int r = 0; r < kP; ++r) {
+      if (o.ih + r >= 0 && o.ih + r < p.in_h) lanes.in.rows[r] |= bit;
+      if (o.iw + r >= 0 && o.iw + r < p.in_w) lanes.in.cols[r] |= bit;
+    }
+    lanes.out.offset[l] = static_cast<int32_t>((o.image * p.out_channels * p.out_h + o.oh) * p.out_w + o.ow);
+    for (int i = 0; i < kT; ++i) {
+      if (o.oh + i < p.out_h) lanes.out.rows[i] |= bit;
+      if (o.ow + i < p.out_w) lanes.out.cols[i] |= bit;
     }
   }
+  return lanes;
 }
 
 // Tiles per chunk: V and M of a chunk hold 36·(C + K) floats per tile; keep them near 8 MiB (the L2 of
@@ -81,8 +89,10 @@ thread_local Scratch t_scratch;
 
 bool winograd_supports(const Conv2dParams& p) {
   const Window2d& w = p.window;
+  constexpr int64_t kMaxOffset = int64_t{1} << 31;  // the tile transforms address their lanes by 32-bit offsets
   return w.kernel_h == 3 && w.kernel_w == 3 && w.stride_h == 1 && w.stride_w == 1 && w.dilation_h == 1 &&
-         w.dilation_w == 1 && p.groups == 1;
+         w.dilation_w == 1 && p.groups == 1 && p.batch * p.in_channels * p.in_h * p.in_w < kMaxOffset &&
+         p.batch * p.out_channels * p.out_h * p.out_w < kMaxOffset;
 }
 
 WinogradWeights::WinogradWeights(const float* w, int64_t out_channels, int64_t in_channels,
@@ -131,25 +141,21 @@ void winograd_conv2d(const Conv2dParams& p, const float* x, const WinogradWeight
   }
 
   constexpr int64_t kChannelBlock = 16;
+  std::vector<PanelLanes> lanes;
   for (int64_t t0 = 0; t0 < tiles; t0 += chunk) {
     const int64_t count = std::min(chunk, tiles - t0), panels = ceil_div(count, nr);
+    lanes.clear();
+    for (int64_t panel = 0; panel < panels; ++panel) {
+      const int64_t first = t0 + panel * nr;
+      lanes.push_back(panel_lanes(geo, first, static_cast<int>(std::min<int64_t>(nr, t0 + count - first))));
+    }
 
     // 1. Input transform: one task per (panel of nr tiles, block of channels).
     const int64_t channel_blocks = ceil_div(C, kChannelBlock);
     parallel_for(panels * channel_blocks, [&](int64_t task) {
       const int64_t panel = task / channel_blocks, c0 = task % channel_blocks * kChannelBlock;
-      const int64_t first = t0 + panel * nr;
-      const int valid = static_cast<int>(std::min<int64_t>(nr, t0 + count - first));
-      TileOrigin origins[kMaxNR];
-      for (int l = 0; l < valid; ++l) origins[l] = geo.origin(first + l);
-      alignas(64) float d[kPoints * kMaxNR];
-      if (valid < nr) std::fill(d, d + kPoints * nr, 0.0f);
       for (int64_t c = c0; c < std::min(C, c0 + kChannelBlock); ++c) {
-        for (int l = 0; l < valid; ++l) {
-          const float* plane = x + (origins[l].image * C + c) * H * W;
-          gather_patch(plane, H, W, origins[l], l, nr, d);
-        }
-        wk.input(d, nr, v + panel * C * nr + c * nr, v_stride);
+        wk.input(x + c * H * W, lanes[panel].in, nr, v + panel * C * nr + c * nr, v_stride);
       }
     });
 
@@ -159,30 +165,10 @@ void winograd_conv2d(const Conv2dParams& p, const float* x, const WinogradWeight
     // 3. Output transform: one task per (output channel, panel of tiles).
     parallel_for(K * panels, [&](int64_t task) {
       const int64_t k = task / panels, panel = task % panels;
-      const int64_t first = t0 + panel * nr;
-      const int valid = static_cast<int>(std::min<int64_t>(nr, t0 + count - first));
-      alignas(64) float out[kT * kT * kMaxNR];
-      alignas(64) float residual[kT * kT * kMaxNR];  // the residual in out's layout, for the vector epilogue
-      TileOrigin origins[kMaxNR];
-      for (int l = 0; l < valid; ++l) origins[l] = geo.origin(first + l);
-      auto for_each_output = [&](auto fn) {  // fn(position in out, position in y) of every output that exists
-        for (int l = 0; l < valid; ++l) {
-          const TileOrigin& o = origins[l];
-          const int64_t plane = (o.image * K + k) * OH * OW;
-          const int rows = static_cast<int>(std::min<int64_t>(kT, OH - o.oh));
-          const int cols = static_cast<int>(std::min<int64_t>(kT, OW - o.ow));
-          for (int i = 0; i < rows; ++i) {
-            for (int j = 0; j < cols; ++j) fn((i * kT + j) * nr + l, plane + (o.oh + i) * OW + o.ow + j);
-          }
-        }
-      };
-      if (ep.residual) {
-        if (valid < nr) std::fill(residual, residual + kT * kT * nr, 0.0f);
-        for_each_output([&](int64_t t, int64_t at) { residual[t] = ep.residual[at]; });
-      }
       const float bias = ep.bias ? ep.bias[k] : 0.0f;
-      wk.output(m + k * chunk + panel * nr, m_stride, nr, bias, ep.residual ? residual : nullptr, ep.relu, out);
-      for_each_output([&](int64_t t, int64_t at) { y[at] = out[t]; });
+      const float* residual = ep.residual ? ep.residual + k * OH * OW : nullptr;
+      wk.output(m + k * chunk + panel * nr, m_stride, nr, bias, residual, ep.relu, y + k * OH * OW,
+                lanes[panel].out);
     });
   }
 }

@@ -39,25 +39,27 @@ inline void winograd_at_column(const typename V::T* x, typename V::T* out, int s
   out[3 * t] = V::add(V::fmadd(V::set1(8.0f), m34, m12), x[5 * s]);
 }
 
-// d: 36 rows (patch element r·6 + c) of `lanes` floats → v: 36 rows (ξ = r·6 + c) of `lanes` floats, row ξ
-// at v + ξ·v_stride.
+// The patches of the lanes' tiles (winograd.h) → v: 36 rows (ξ = r·6 + c) of `lanes` floats, row ξ at
+// v + ξ·v_stride.
 template <class V>
-void winograd_input_transform(const float* d, int lanes, float* v, int64_t v_stride) {
+void winograd_input_transform(const float* x, const pycnn::WinogradLanes& at, int lanes, float* v, int64_t v_stride) {
   using T = typename V::T;
   for (int l = 0; l < lanes; l += V::width) {
-    T x[36], t[36];
-    for (int i = 0; i < 36; ++i) x[i] = V::load(d + i * lanes + l);
-    for (int c = 0; c < 6; ++c) winograd_bt_column<V>(x + c, t + c, 6);     // Bᵀ d: down each column
-    for (int r = 0; r < 6; ++r) winograd_bt_column<V>(t + 6 * r, x + 6 * r, 1);  // (Bᵀ d) B: along each row
-    for (int i = 0; i < 36; ++i) V::store(v + i * v_stride + l, x[i]);
+    T d[36], t[36];
+    for (int r = 0; r < 6; ++r) {
+      for (int c = 0; c < 6; ++c) d[r * 6 + c] = V::gather(x + r * at.row + c, at.offset + l, (at.rows[r] & at.cols[c]) >> l);
+    }
+    for (int c = 0; c < 6; ++c) winograd_bt_column<V>(d + c, t + c, 6);     // Bᵀ d: down each column
+    for (int r = 0; r < 6; ++r) winograd_bt_column<V>(t + 6 * r, d + 6 * r, 1);  // (Bᵀ d) B: along each row
+    for (int i = 0; i < 36; ++i) V::store(v + i * v_stride + l, d[i]);
   }
 }
 
-// m: 36 rows (ξ) of `lanes` floats, row ξ at m + ξ·m_stride → y: 16 rows (output element i·4 + j) of `lanes`
-// floats, plus `bias`, plus `residual` (laid out as y) unless null, then max(0, ·) if `relu`.
+// m: 36 rows (ξ) of `lanes` floats, row ξ at m + ξ·m_stride → the lanes' 4×4 output blocks in y (winograd.h),
+// plus `bias`, plus the residual at the same places unless null, then max(0, ·) if `relu`.
 template <class V>
 void winograd_output_transform(const float* m, int64_t m_stride, int lanes, float bias, const float* residual,
-                               bool relu, float* y) {
+                               bool relu, float* y, const pycnn::WinogradLanes& at) {
   using T = typename V::T;
   const T b = V::set1(bias);
   for (int l = 0; l < lanes; l += V::width) {
@@ -65,11 +67,15 @@ void winograd_output_transform(const float* m, int64_t m_stride, int lanes, floa
     for (int i = 0; i < 36; ++i) x[i] = V::load(m + i * m_stride + l);
     for (int c = 0; c < 6; ++c) winograd_at_column<V>(x + c, t + c, 6, 6);  // Aᵀ M: 4 rows × 6
     for (int r = 0; r < 4; ++r) winograd_at_column<V>(t + 6 * r, o + 4 * r, 1, 1);  // (Aᵀ M) A: 4 × 4
-    for (int i = 0; i < 16; ++i) {
-      T v = V::add(o[i], b);
-      if (residual) v = V::add(v, V::load(residual + i * lanes + l));
-      if (relu) v = V::relu(v);
-      V::store(y + i * lanes + l, v);
+    for (int i = 0; i < 4; ++i) {
+      for (int j = 0; j < 4; ++j) {
+        const uint32_t mask = (at.rows[i] & at.cols[j]) >> l;
+        const int64_t place = i * at.row + j;
+        T v = V::add(o[i * 4 + j], b);
+        if (residual) v = V::add(v, V::gather(residual + place, at.offset + l, mask));
+        if (relu) v = V::relu(v);
+        V::scatter(y + place, at.offset + l, mask, v);
+      }
     }
   }
 }

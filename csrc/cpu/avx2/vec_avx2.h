@@ -23,6 +23,21 @@ struct Avx2 {
   }
   static T load_first(const float* p, int64_t n) { return _mm256_maskload_ps(p, first(n)); }
   static void store_first(float* p, T v, int64_t n) { _mm256_maskstore_ps(p, first(n), v); }
+  // Lane l: base[offset[l]] where bit l of mask is set, else 0 (and nothing read); scatter writes those lanes only
+  // (AVX2 has no scatter instruction: one store per lane).
+  static T gather(const float* base, const int32_t* offset, uint32_t mask) {
+    const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    const __m256i on = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(static_cast<int>(mask)), bit), bit);
+    const __m256i index = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(offset));
+    return _mm256_mask_i32gather_ps(zero(), base, index, _mm256_castsi256_ps(on), 4);
+  }
+  static void scatter(float* base, const int32_t* offset, uint32_t mask, T v) {
+    alignas(32) float lanes[width];
+    _mm256_store_ps(lanes, v);
+    for (int l = 0; l < width; ++l) {
+      if (mask >> l & 1u) base[offset[l]] = lanes[l];
+    }
+  }
   // p[0], p[stride], ... of which the first n exist.
   static T load_strided(const float* p, int64_t stride, int64_t n) {
     if (stride == 1) return load_first(p, n);

@@ -12,11 +12,12 @@ namespace {
 
 }  // namespace
 
-void pycnn::f32_winograd_4x4_3x3_input__avx512f(const float* d, int lanes, float* v, int64_t v_stride) {
-  winograd_input_transform<Avx512>(d, lanes, v, v_stride);
+void pycnn::f32_winograd_4x4_3x3_input__avx512f(const float* x, const WinogradLanes& at, int lanes, float* v,
+                                                int64_t v_stride) {
+  winograd_input_transform<Avx512>(x, at, lanes, v, v_stride);
 }
 
 void pycnn::f32_winograd_4x4_3x3_output__avx512f(const float* m, int64_t m_stride, int lanes, float bias,
-                                                 const float* residual, bool relu, float* y) {
-  winograd_output_transform<Avx512>(m, m_stride, lanes, bias, residual, relu, y);
+                                                 const float* residual, bool relu, float* y, const WinogradLanes& at) {
+  winograd_output_transform<Avx512>(m, m_stride, lanes, bias, residual, relu, y, at);
 }

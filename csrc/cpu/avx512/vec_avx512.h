@@ -25,6 +25,13 @@ struct Avx512 {
   }
   static T load_first(const float* p, int64_t n) { return _mm512_maskz_loadu_ps(first(n), p); }
   static void store_first(float* p, T v, int64_t n) { _mm512_mask_storeu_ps(p, first(n), v); }
+  // Lane l: base[offset[l]] where bit l of mask is set, else 0 (and nothing read); scatter writes those lanes only.
+  static T gather(const float* base, const int32_t* offset, uint32_t mask) {
+    return _mm512_mask_i32gather_ps(zero(), static_cast<__mmask16>(mask), _mm512_loadu_si512(offset), base, 4);
+  }
+  static void scatter(float* base, const int32_t* offset, uint32_t mask, T v) {
+    _mm512_mask_i32scatter_ps(base, static_cast<__mmask16>(mask), _mm512_loadu_si512(offset), v, 4);
+  }
   // p[0], p[stride], ... of which the first n exist. Stride 2 (pooling's usual) picks the even lanes of two loads.
   static T load_strided(const float* p, int64_t stride, int64_t n) {
     if (stride == 1) return load_first(p, n);

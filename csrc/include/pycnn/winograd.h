@@ -13,6 +13,7 @@
 
 #include "pycnn/conv_params.h"
 #include "pycnn/panels.h"
+#include "pycnn/ukernel.h"
 
 namespace pycnn {
 
@@ -23,29 +24,39 @@ constexpr int kWinogradTile = 4;                          // output block
 constexpr int kWinogradPatch = kWinogradTile + 3 - 1;      // input patch: 6
 constexpr int kWinogradPoints = kWinogradPatch * kWinogradPatch;  // 36
 
-// The tile transforms of one ISA. Rows hold `lanes` tiles each (lanes: a multiple of the vector width).
-// input:  d (36 rows, patch element r·6 + c) → v, row ξ at v + ξ·v_stride
-// output: m (36 rows, row ξ at m + ξ·m_stride) → y (16 rows, output element i·4 + j), + bias, + residual (laid out
-//         as y, or null), ReLU if asked
-using WinogradInputFn = void (*)(const float* d, int lanes, float* v, int64_t v_stride);
+// Where the tiles of the lanes lie: element (r, c) of lane l's input patch (or output block) is at
+// base[offset[l] + r * row + c], and exists when bit l is set in both rows[r] and cols[c]. Lanes without a
+// tile have no bits set.
+struct WinogradLanes {
+  int32_t offset[kMaxNR];
+  uint32_t rows[kWinogradPatch], cols[kWinogradPatch];
+  int64_t row;
+};
+
+// The tile transforms of one ISA, on `lanes` tiles (a multiple of the vector width), gathering their inputs and
+// scattering their outputs through a WinogradLanes:
+// input:  the 6×6 patches at `x` (zero where absent) → v, 36 rows of lanes floats, row ξ at v + ξ·v_stride
+// output: m (36 rows, row ξ at m + ξ·m_stride) → the 4×4 blocks at `y`, + bias, + the residual at the same
+//         places (unless null), then ReLU if asked
+using WinogradInputFn = void (*)(const float* x, const WinogradLanes& at, int lanes, float* v, int64_t v_stride);
 using WinogradOutputFn = void (*)(const float* m, int64_t m_stride, int lanes, float bias, const float* residual,
-                                  bool relu, float* y);
+                                  bool relu, float* y, const WinogradLanes& at);
 
 struct WinogradKernels {
   WinogradInputFn input;
   WinogradOutputFn output;
 };
 
-void f32_winograd_4x4_3x3_input__generic(const float* d, int lanes, float* v, int64_t v_stride);
+void f32_winograd_4x4_3x3_input__generic(const float* x, const WinogradLanes& at, int lanes, float* v, int64_t v_stride);
 void f32_winograd_4x4_3x3_output__generic(const float* m, int64_t m_stride, int lanes, float bias,
-                                          const float* residual, bool relu, float* y);
+                                          const float* residual, bool relu, float* y, const WinogradLanes& at);
 #if defined(PYCNN_X86)
-void f32_winograd_4x4_3x3_input__avx2_fma(const float* d, int lanes, float* v, int64_t v_stride);
+void f32_winograd_4x4_3x3_input__avx2_fma(const float* x, const WinogradLanes& at, int lanes, float* v, int64_t v_stride);
 void f32_winograd_4x4_3x3_output__avx2_fma(const float* m, int64_t m_stride, int lanes, float bias,
-                                           const float* residual, bool relu, float* y);
-void f32_winograd_4x4_3x3_input__avx512f(const float* d, int lanes, float* v, int64_t v_stride);
+                                           const float* residual, bool relu, float* y, const WinogradLanes& at);
+void f32_winograd_4x4_3x3_input__avx512f(const float* x, const WinogradLanes& at, int lanes, float* v, int64_t v_stride);
 void f32_winograd_4x4_3x3_output__avx512f(const float* m, int64_t m_stride, int lanes, float bias,
-                                          const float* residual, bool relu, float* y);
+                                          const float* residual, bool relu, float* y, const WinogradLanes& at);
 #endif
 
 // 3×3, stride 1, dilation 1, one group: the convolutions F(4×4, 3×3) computes.
