@@ -56,12 +56,12 @@ PanelLanes panel_lanes(const Geometry& geo, int64_t first, int valid) {
   for (int l = 0; l < valid; ++l) {
     const TileOrigin o = geo.origin(first + l);
     const uint32_t bit = 1u << l;
-    lanes.in.offset[l] = static_cast<int32_t>((o.image * p.in_channels * p.in_h + o.ih) * p.in_w + o.iw);
+    lanes.in.offset[l] = (o.image * p.in_channels * p.in_h + o.ih) * p.in_w + o.iw;
     for (int r = 0; r < kP; ++r) {
       if (o.ih + r >= 0 && o.ih + r < p.in_h) lanes.in.rows[r] |= bit;
       if (o.iw + r >= 0 && o.iw + r < p.in_w) lanes.in.cols[r] |= bit;
     }
-    lanes.out.offset[l] = static_cast<int32_t>((o.image * p.out_channels * p.out_h + o.oh) * p.out_w + o.ow);
+    lanes.out.offset[l] = (o.image * p.out_channels * p.out_h + o.oh) * p.out_w + o.ow;
     for (int i = 0; i < kT; ++i) {
       if (o.oh + i < p.out_h) lanes.out.rows[i] |= bit;
       if (o.ow + i < p.out_w) lanes.out.cols[i] |= bit;
@@ -89,10 +89,8 @@ thread_local Scratch t_scratch;
 
 bool winograd_supports(const Conv2dParams& p) {
   const Window2d& w = p.window;
-  constexpr int64_t kMaxOffset = int64_t{1} << 31;  // the tile transforms address their lanes by 32-bit offsets
   return w.kernel_h == 3 && w.kernel_w == 3 && w.stride_h == 1 && w.stride_w == 1 && w.dilation_h == 1 &&
-         w.dilation_w == 1 && p.groups == 1 && p.batch * p.in_channels * p.in_h * p.in_w < kMaxOffset &&
-         p.batch * p.out_channels * p.out_h * p.out_w < kMaxOffset;
+         w.dilation_w == 1 && p.groups == 1;
 }
 
 WinogradWeights::WinogradWeights(const float* w, int64_t out_channels, int64_t in_channels,

@@ -25,13 +25,20 @@ struct Avx2 {
   static void store_first(float* p, T v, int64_t n) { _mm256_maskstore_ps(p, first(n), v); }
   // Lane l: base[offset[l]] where bit l of mask is set, else 0 (and nothing read); scatter writes those lanes only
   // (AVX2 has no scatter instruction: one store per lane).
-  static T gather(const float* base, const int32_t* offset, uint32_t mask) {
+  // 64-bit offsets, four lanes per instruction: a batch of large images spans more than 2^31 floats.
+  static T gather(const float* base, const int64_t* offset, uint32_t mask) {
     const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
     const __m256i on = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(static_cast<int>(mask)), bit), bit);
-    const __m256i index = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(offset));
-    return _mm256_mask_i32gather_ps(zero(), base, index, _mm256_castsi256_ps(on), 4);
+    const __m256 on_ps = _mm256_castsi256_ps(on);
+    const __m128 low = _mm256_mask_i64gather_ps(_mm_setzero_ps(), base,
+                                                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(offset)),
+                                                _mm256_castps256_ps128(on_ps), 4);
+    const __m128 high = _mm256_mask_i64gather_ps(_mm_setzero_ps(), base,
+                                                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(offset + 4)),
+                                                 _mm256_extractf128_ps(on_ps, 1), 4);
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(low), high, 1);
   }
-  static void scatter(float* base, const int32_t* offset, uint32_t mask, T v) {
+  static void scatter(float* base, const int64_t* offset, uint32_t mask, T v) {
     alignas(32) float lanes[width];
     _mm256_store_ps(lanes, v);
     for (int l = 0; l < width; ++l) {

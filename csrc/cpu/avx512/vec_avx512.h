@@ -26,11 +26,23 @@ struct Avx512 {
   static T load_first(const float* p, int64_t n) { return _mm512_maskz_loadu_ps(first(n), p); }
   static void store_first(float* p, T v, int64_t n) { _mm512_mask_storeu_ps(p, first(n), v); }
   // Lane l: base[offset[l]] where bit l of mask is set, else 0 (and nothing read); scatter writes those lanes only.
-  static T gather(const float* base, const int32_t* offset, uint32_t mask) {
-    return _mm512_mask_i32gather_ps(zero(), static_cast<__mmask16>(mask), _mm512_loadu_si512(offset), base, 4);
+  // 64-bit offsets, eight lanes per instruction: a batch of large images spans more than 2^31 floats.
+  static T gather(const float* base, const int64_t* offset, uint32_t mask) {
+    const __m256 low = _mm512_mask_i64gather_ps(_mm256_setzero_ps(), static_cast<__mmask8>(mask),
+                                                _mm512_loadu_si512(offset), base, 4);
+    const __m256 high = _mm512_mask_i64gather_ps(_mm256_setzero_ps(), static_cast<__mmask8>(mask >> 8),
+                                                 _mm512_loadu_si512(offset + 8), base, 4);
+    // The mask forms: GCC 12 warns on the plain forms' undefined pass-through operands.
+    const __m512d low_half = _mm512_castps_pd(_mm512_maskz_mov_ps(0x00FF, _mm512_castps256_ps512(low)));
+    return _mm512_castpd_ps(_mm512_mask_insertf64x4(low_half, 0xFF, low_half, _mm256_castps_pd(high), 1));
   }
-  static void scatter(float* base, const int32_t* offset, uint32_t mask, T v) {
-    _mm512_mask_i32scatter_ps(base, static_cast<__mmask16>(mask), _mm512_loadu_si512(offset), v, 4);
+  static void scatter(float* base, const int64_t* offset, uint32_t mask, T v) {
+    alignas(64) float lanes[width];  // halves through memory: GCC 12 warns on the 512-to-256-bit casts
+    _mm512_store_ps(lanes, v);
+    _mm512_mask_i64scatter_ps(base, static_cast<__mmask8>(mask), _mm512_loadu_si512(offset), _mm256_load_ps(lanes),
+                              4);
+    _mm512_mask_i64scatter_ps(base, static_cast<__mmask8>(mask >> 8), _mm512_loadu_si512(offset + 8),
+                              _mm256_load_ps(lanes + 8), 4);
   }
   // p[0], p[stride], ... of which the first n exist. Stride 2 (pooling's usual) picks the even lanes of two loads.
   static T load_strided(const float* p, int64_t stride, int64_t n) {

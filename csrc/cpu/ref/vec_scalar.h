@@ -19,8 +19,8 @@ struct Scalar {
   static void store_first(float* p, T v, int64_t n) {
     if (n > 0) *p = v;
   }
-  static T gather(const float* base, const int32_t* offset, uint32_t mask) { return mask & 1u ? base[*offset] : 0.0f; }
-  static void scatter(float* base, const int32_t* offset, uint32_t mask, T v) {
+  static T gather(const float* base, const int64_t* offset, uint32_t mask) { return mask & 1u ? base[*offset] : 0.0f; }
+  static void scatter(float* base, const int64_t* offset, uint32_t mask, T v) {
     if (mask & 1u) base[*offset] = v;
   }
   static T load_strided(const float* p, int64_t /*stride*/, int64_t n) { return load_first(p, n); }

@@ -28,7 +28,7 @@ constexpr int kWinogradPoints = kWinogradPatch * kWinogradPatch;  // 36
 // base[offset[l] + r * row + c], and exists when bit l is set in both rows[r] and cols[c]. Lanes without a
 // tile have no bits set.
 struct WinogradLanes {
-  int32_t offset[kMaxNR];
+  int64_t offset[kMaxNR];
   uint32_t rows[kWinogradPatch], cols[kWinogradPatch];
   int64_t row;
 };
