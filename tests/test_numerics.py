@@ -117,11 +117,11 @@ def test_nan_and_inf_through_a_model_whose_plan_uses_winograd() -> None:
     """Winograd would smear a NaN over its 4×4 output tile and turn an Inf into NaN; the plan avoids it for such
     inputs, and the model's output is torch's, NaN for NaN and Inf for Inf."""
     torch.manual_seed(0)
-    reference = torch.nn.Sequential(torch.nn.Conv2d(16, 16, 3, padding=1), torch.nn.Conv2d(16, 8, 3, padding=1))
-    model = pycnn.nn.Sequential(pycnn.nn.Conv2d(16, 16, 3, padding=1), pycnn.nn.Conv2d(16, 8, 3, padding=1))
+    reference = torch.nn.Sequential(torch.nn.Conv2d(64, 64, 3, padding=1), torch.nn.Conv2d(64, 8, 3, padding=1))
+    model = pycnn.nn.Sequential(pycnn.nn.Conv2d(64, 64, 3, padding=1), pycnn.nn.Conv2d(64, 8, 3, padding=1))
     model.load_state_dict(reference.state_dict())
-    x = normal(np.random.default_rng(36), (1, 16, 24, 24))
-    assert _core.conv_algorithm(x.shape, (16, 16, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1) == "winograd"
+    x = normal(np.random.default_rng(36), (1, 64, 32, 32))
+    assert _core.conv_algorithm(x.shape, (64, 64, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1) == "winograd"
     with torch.no_grad():
         assert_close(model(x), reference(torch.from_numpy(x)).numpy(), rtol=1e-3)
         for special in (np.nan, np.inf, -np.inf):
