@@ -14,15 +14,24 @@ struct PackBuffers {
 };
 thread_local PackBuffers t_buffers;
 
+// Up to this depth, C's traffic outweighs B's: a tile's FMAs are few, and with NR columns outside, each panel
+// writes MR-row strips of C (and reads the residual's) across every row of the block — hundreds of streams no
+// prefetcher follows. Rows outside instead walk C (and the residual) row by row, with B packed for the block and
+// read from L2. Measured on 1×1 convolutions with a residual: 64→256 on 56×56 0.87 → 0.57 ms, 256→128 1.33 →
+// 1.08; at 512 deep even, at 1024 6% slower.
+constexpr int64_t kRowsOuterMaxK = 256;
+
 // Rows [m0, m1) × columns [n0, n1) of one problem, m0 and n0 on tile boundaries. Loop order as in BLIS:
-// K blocks outside, then row blocks of A, then NR columns, then MR rows. B is packed a K block at a time when
-// several row blocks reuse it; when one row block covers the rows, each B panel is used once, so it is packed
-// right before its row tiles and stays in L1 instead of passing through L2.
+// K blocks outside, then row blocks of A, then NR columns, then MR rows (for shallow products, MR rows outside
+// NR columns: see kRowsOuterMaxK). B is packed a K block at a time when several row blocks reuse it; when one
+// row block covers the rows, each B panel is used once, so it is packed right before its row tiles and stays in
+// L1 instead of passing through L2.
 void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem& pr, int64_t m0, int64_t m1,
                int64_t n0, int64_t n1) {
   const int mr = kern.mr, nr = kern.nr;
   const int64_t kc_max = std::max<int64_t>(1, std::min(kern.kc, shape.k));
-  const bool panel_at_a_time = m1 - m0 <= kern.mc;
+  const bool rows_outer = shape.k <= kRowsOuterMaxK;
+  const bool panel_at_a_time = m1 - m0 <= kern.mc && !rows_outer;
   const int64_t b_width = panel_at_a_time ? nr : round_up(n1 - n0, nr);
   float* b_scratch = pr.b->packs() ? t_buffers.b.reserve(static_cast<size_t>(b_width * kc_max)) : nullptr;
   float* a_scratch = pr.a->packs()
@@ -43,19 +52,27 @@ void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem
     for (int64_t mb = m0; mb < m1; mb += kern.mc) {
       const int64_t mc = std::min(kern.mc, m1 - mb);
       const Panels ap = pr.a->panels(k0, kc, mb, mc, mr, a_scratch);
-      for (int64_t j = n0; j < n1; j += nr) {
+      auto run = [&](int64_t i, int64_t j, const float* b) {
+        args.a = ap.data + (i - mb) / mr * ap.stride;
+        args.m = static_cast<int>(std::min<int64_t>(mr, mb + mc - i));
+        args.b = b;
         args.n = static_cast<int>(std::min<int64_t>(nr, n1 - j));
-        args.b = panel_at_a_time ? pr.b->panels(k0, kc, j, args.n, nr, b_scratch).data
-                                 : bp.data + (j - n0) / nr * bp.stride;
+        args.c = pr.c + i * pr.ldc + j;
+        args.bias_row = last && pr.bias_row ? pr.bias_row + i : nullptr;
         args.bias_col = last && pr.bias_col ? pr.bias_col + j : nullptr;
+        args.residual = last && pr.residual ? pr.residual + i * pr.ldr + j : nullptr;
+        kern.run(args);
+      };
+      if (rows_outer) {
         for (int64_t i = mb; i < mb + mc; i += mr) {
-          args.a = ap.data + (i - mb) / mr * ap.stride;
-          args.m = static_cast<int>(std::min<int64_t>(mr, mb + mc - i));
-          args.c = pr.c + i * pr.ldc + j;
-          args.bias_row = last && pr.bias_row ? pr.bias_row + i : nullptr;
-          args.residual = last && pr.residual ? pr.residual + i * pr.ldr + j : nullptr;
-          kern.run(args);
+          for (int64_t j = n0; j < n1; j += nr) run(i, j, bp.data + (j - n0) / nr * bp.stride);
         }
+        continue;
+      }
+      for (int64_t j = n0; j < n1; j += nr) {
+        const float* b = panel_at_a_time ? pr.b->panels(k0, kc, j, std::min<int64_t>(nr, n1 - j), nr, b_scratch).data
+                                         : bp.data + (j - n0) / nr * bp.stride;
+        for (int64_t i = mb; i < mb + mc; i += mr) run(i, j, b);
       }
     }
   }

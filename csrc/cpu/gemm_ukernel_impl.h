@@ -18,11 +18,16 @@ void gemm_ukernel(const pycnn::UkernelArgs& p) {
   constexpr int W = V::width;
   constexpr int NR = NV * W;
 
-  // C is read (accumulate, residual) and written only after the loop: ask for its lines now, so they arrive
+  // C (and the residual) are read and written only after the loop: ask for their lines now, so they arrive
   // while the FMAs run instead of stalling the stores.
 #if defined(__GNUC__)
   for (int i = 0; i < p.m; ++i) {
     for (int j = 0; j < NR; j += 16) __builtin_prefetch(p.c + i * p.ldc + j, 1);
+  }
+  if (p.residual) {
+    for (int i = 0; i < p.m; ++i) {
+      for (int j = 0; j < NR; j += 16) __builtin_prefetch(p.residual + i * p.ldr + j);
+    }
   }
 #endif
   T acc[MR][NV];
