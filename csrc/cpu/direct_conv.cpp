@@ -69,11 +69,15 @@ void direct_conv2d(const Conv2dParams& p, const float* x, const ConvWeights& w, 
   const int64_t per_task = std::max<int64_t>(1, items / threads);
   const int64_t per_row = kern.mr / tile_rows;
   const int64_t block_floats = depth * kern.nr;
+  auto block_of = [&](int64_t item) { return item / (chunks * p.batch); };  // g · blocks + channel block
+  auto filters_of = [&](int64_t block) {
+    return w.group(block / blocks).panels(0, depth, block % blocks * kern.nr, kern.nr, kern.nr, nullptr).data;
+  };
   parallel_for(ceil_div(items, per_task), [&](int64_t task) {
     const int64_t first_item = task * per_task, end_item = std::min(items, first_item + per_task);
     for (int64_t item = first_item; item < end_item; ++item) {
-      const int64_t ci = item % chunks, n = item / chunks % p.batch;
-      const int64_t cb = item / (chunks * p.batch) % blocks, g = item / (chunks * p.batch * blocks);
+      const int64_t ci = item % chunks, n = item / chunks % p.batch, block = block_of(item);
+      const int64_t cb = block % blocks, g = block / blocks;
       const int64_t c0 = g * cout + cb * kern.nr;  // first output channel of the block
       DirectConvArgs args{};
       args.channels = cin;
@@ -84,20 +88,15 @@ void direct_conv2d(const Conv2dParams& p, const float* x, const ConvWeights& w, 
       args.kernel_h = static_cast<int>(win.kernel_h);
       args.kernel_w = static_cast<int>(win.kernel_w);
       args.tile_rows = tile_rows;
-      args.w = w.group(g).panels(0, depth, cb * kern.nr, kern.nr, kern.nr, nullptr).data;
+      args.w = filters_of(block);
       args.y_plane = out_plane;
       args.y_row = p.out_w;
       args.n = static_cast<int>(std::min<int64_t>(kern.nr, cout - cb * kern.nr));
       args.bias = ep.bias ? ep.bias + c0 : nullptr;
       args.relu = ep.relu;
       // The next item's filters, when it has other ones: a slice of them per tile of this item.
-      const int64_t next = item + 1;
-      const bool prefetch = next < end_item && next / (chunks * p.batch) != item / (chunks * p.batch);
-      const float* next_w = prefetch ? w.group(next / (chunks * p.batch * blocks))
-                                           .panels(0, depth, next / (chunks * p.batch) % blocks * kern.nr, kern.nr,
-                                                   kern.nr, nullptr)
-                                           .data
-                                     : nullptr;
+      const bool next_block = item + 1 < end_item && block_of(item + 1) != block;
+      const float* next_w = next_block ? filters_of(block + 1) : nullptr;
       const int64_t t0 = ci * chunk, t1 = std::min(row_tiles, (ci + 1) * chunk);
       const int64_t tiles = (t1 - t0) * ceil_div(p.out_w, per_row);
       const int64_t slice = round_up(ceil_div(block_floats, tiles), 16);
