@@ -122,10 +122,10 @@ def test_algorithm_choice() -> None:
     assert choice((1, 32, 56, 56), (32, 32, 3, 3)) == "direct"  # few channels: the transforms dominate
     assert choice((1, 3, 224, 224), (64, 3, 7, 7), stride=2) == "direct"  # an RGB stem
     assert choice((8, 3, 224, 224), (64, 3, 7, 7), stride=2) == "direct"
-    assert choice((1, 256, 28, 28), (256, 256, 3, 3), stride=2) == "direct"  # strided, 14×14 out
-    assert choice((1, 128, 56, 56), (128, 128, 3, 3), stride=2) == "gemm"  # strided, 28×28 out: GEMM has columns
-    assert choice((8, 256, 28, 28), (256, 256, 3, 3), stride=2) == "gemm"  # ... and at batch 8 from 14×14
-    assert choice((8, 512, 14, 14), (512, 512, 3, 3), stride=2) == "direct"
+    assert choice((1, 256, 28, 28), (256, 256, 3, 3), stride=2) == "direct"
+    assert choice((1, 128, 56, 56), (128, 128, 3, 3), stride=2) == "direct"
+    assert choice((8, 256, 28, 28), (256, 256, 3, 3), stride=2) == "gemm"  # a batch gives GEMM columns enough
+    assert choice((8, 512, 14, 14), (512, 512, 3, 3), stride=2) == "direct"  # ... but on 7×7 outputs
     assert choice((1, 64, 56, 56), (64, 64, 3, 3), dilation=2) == "direct"
     assert choice((1, 64, 56, 56), (64, 32, 3, 3), groups=2) == "direct"
     assert choice((1, 64, 56, 56), (64, 64, 5, 5)) == "direct"

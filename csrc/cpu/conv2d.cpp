@@ -89,8 +89,9 @@ bool winograd_pays(const Conv2dParams& p, const KernelTable& kernels) {
 // first layer: 13–20% faster than im2col + GEMM at batch 1 and 8; windows of 8–32 taps measured 0.6–1.45× GEMM's
 // time). Measured on AVX-512 against im2col + GEMM: 10–45% faster at batch 1 from 7×7 to 56×56 images, and at
 // batch 8 for stride 1 and for the RGB stems. Strided windows over many channels read the input in scattered
-// steps, and GEMM wins as soon as it has columns enough: direct convolution only for outputs up to 14×14 at
-// batch 1 (0.69–0.87 of GEMM's time; on 28×28 1.05–1.14) and 7×7 beyond (0.85–0.89; on 14×14 1.05).
+// steps, and with a batch GEMM has columns enough: there direct convolution only for outputs up to 7×7 (0.85–0.89
+// of GEMM's time; on 14×14 1.05, on 28×28 1.22). At batch 1 direct everywhere: ResNet-50 0.5 ms slower with its
+// 28×28 layer as a GEMM, though alone that layer is 12% faster so.
 // Its padded copy of the input is capped (256 MB); past it, GEMM's workspace stays bounded whatever the input.
 bool direct_pays(const Conv2dParams& p) {
   constexpr int64_t kMinDepth = 27;
@@ -102,7 +103,7 @@ bool direct_pays(const Conv2dParams& p) {
   if (padded > kMaxPaddedFloats) return false;
   const bool strided = w.stride_h > 1 || w.stride_w > 1;
   if (!strided || p.in_channels / p.groups < 16) return true;
-  return p.out_h * p.out_w <= (p.batch == 1 ? 14 * 14 : 7 * 7);
+  return p.batch == 1 || p.out_h * p.out_w <= 7 * 7;
 }
 
 }  // namespace
