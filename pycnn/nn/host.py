@@ -9,6 +9,7 @@ it propagates as in PyTorch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable
 from typing import Any
 
@@ -73,7 +74,7 @@ class HostBackend:
         return empty(shape, what)
 
     def slot(self, buffer: F32, shape: tuple[int, ...]) -> F32:
-        return buffer[:int(np.prod(shape))].reshape(shape)
+        return buffer[:math.prod(shape)].reshape(shape)
 
     def copy(self, array: F32) -> F32:
         return np.array(array, copy=True)
