@@ -1,6 +1,7 @@
 #include "pycnn/gemm.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "pycnn/int_math.h"
 #include "pycnn/threadpool.h"
@@ -23,16 +24,19 @@ constexpr int64_t kRowsOuterMaxK = 256;
 
 // Rows [m0, m1) × columns [n0, n1) of one problem, m0 and n0 on tile boundaries. Loop order as in BLIS:
 // K blocks outside, then row blocks of A, then NR columns, then MR rows (for shallow products, MR rows outside
-// NR columns: see kRowsOuterMaxK). B is packed a K block at a time when several row blocks reuse it; when one
-// row block covers the rows, each B panel is used once, so it is packed right before its row tiles and stays in
-// L1 instead of passing through L2.
+// NR columns: see kRowsOuterMaxK). With columns outside, B's whole panels are read where they lie when its
+// source allows (a 1×1 convolution's input), the partial last one packed; else B is packed a K block at a time when several row
+// blocks or row tiles reuse it, or, when one row block covers the rows, each panel right before its row tiles
+// (it stays in L1 instead of passing through L2).
 void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem& pr, int64_t m0, int64_t m1,
                int64_t n0, int64_t n1) {
   const int mr = kern.mr, nr = kern.nr;
   const int64_t kc_max = std::max<int64_t>(1, std::min(kern.kc, shape.k));
   const bool rows_outer = shape.k <= kRowsOuterMaxK;
+  const bool b_in_place = pr.b->in_place() && !rows_outer;  // rows outside re-read B: packed, it is compact
   const bool panel_at_a_time = m1 - m0 <= kern.mc && !rows_outer;
-  const int64_t b_width = panel_at_a_time ? nr : round_up(n1 - n0, nr);
+  const int64_t whole_end = n0 + (n1 - n0) / nr * nr;  // the columns of whole panels end here
+  const int64_t b_width = b_in_place || panel_at_a_time ? nr : round_up(n1 - n0, nr);
   float* b_scratch = pr.b->packs() ? t_buffers.b.reserve(static_cast<size_t>(b_width * kc_max)) : nullptr;
   float* a_scratch = pr.a->packs()
                          ? t_buffers.a.reserve(static_cast<size_t>(round_up(std::min(kern.mc, m1 - m0), mr) * kc_max))
@@ -48,14 +52,27 @@ void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem
     args.kc = kc;
     args.accumulate = k0 > 0;
     args.relu = last && pr.relu;
-    const Panels bp = panel_at_a_time ? Panels{} : pr.b->panels(k0, kc, n0, n1 - n0, nr, b_scratch);
+    Panels bp{};  // B packed for this K block: all its panels, or (read in place) the partial last one
+    if (b_in_place && whole_end < n1) {
+      bp = pr.b->panels(k0, kc, whole_end, n1 - whole_end, nr, b_scratch);
+    } else if (!b_in_place && !panel_at_a_time) {
+      bp = pr.b->panels(k0, kc, n0, n1 - n0, nr, b_scratch);
+    }
+    // B's panel at column j, and its row stride.
+    auto b_panel = [&](int64_t j) -> std::pair<const float*, int64_t> {
+      if (b_in_place) return j < whole_end ? std::make_pair(pr.b->in_place(k0, j), pr.b->row_stride())
+                                           : std::make_pair(bp.data, int64_t{nr});
+      if (panel_at_a_time) return {pr.b->panels(k0, kc, j, std::min<int64_t>(nr, n1 - j), nr, b_scratch).data, nr};
+      return {bp.data + (j - n0) / nr * bp.stride, nr};
+    };
     for (int64_t mb = m0; mb < m1; mb += kern.mc) {
       const int64_t mc = std::min(kern.mc, m1 - mb);
       const Panels ap = pr.a->panels(k0, kc, mb, mc, mr, a_scratch);
-      auto run = [&](int64_t i, int64_t j, const float* b) {
+      auto run = [&](int64_t i, int64_t j, std::pair<const float*, int64_t> b) {
         args.a = ap.data + (i - mb) / mr * ap.stride;
         args.m = static_cast<int>(std::min<int64_t>(mr, mb + mc - i));
-        args.b = b;
+        args.b = b.first;
+        args.ldb = b.second;
         args.n = static_cast<int>(std::min<int64_t>(nr, n1 - j));
         args.c = pr.c + i * pr.ldc + j;
         args.bias_row = last && pr.bias_row ? pr.bias_row + i : nullptr;
@@ -65,13 +82,12 @@ void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem
       };
       if (rows_outer) {
         for (int64_t i = mb; i < mb + mc; i += mr) {
-          for (int64_t j = n0; j < n1; j += nr) run(i, j, bp.data + (j - n0) / nr * bp.stride);
+          for (int64_t j = n0; j < n1; j += nr) run(i, j, b_panel(j));
         }
         continue;
       }
       for (int64_t j = n0; j < n1; j += nr) {
-        const float* b = panel_at_a_time ? pr.b->panels(k0, kc, j, std::min<int64_t>(nr, n1 - j), nr, b_scratch).data
-                                         : bp.data + (j - n0) / nr * bp.stride;
+        const auto b = b_panel(j);
         for (int64_t i = mb; i < mb + mc; i += mr) run(i, j, b);
       }
     }

@@ -41,7 +41,7 @@ void gemm_ukernel(const pycnn::UkernelArgs& p) {
     T bv[NV];
 #if defined(__GNUC__)
     if (MR < 8) {  // few rows: B streams from memory faster than the FMAs use it, so fetch it well ahead
-      for (int j = 0; j < NR; j += 16) __builtin_prefetch(b + 64 * NR + j);
+      for (int j = 0; j < NR; j += 16) __builtin_prefetch(b + 64 * p.ldb + j);
     } else {  // A comes from memory when weights are used for few columns (small images at batch 1)
       __builtin_prefetch(a + 32 * MR);
     }
@@ -52,7 +52,7 @@ void gemm_ukernel(const pycnn::UkernelArgs& p) {
       for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
     }
     a += MR;
-    b += NR;
+    b += p.ldb;
   }
 
   if (p.m == MR && p.n == NR) {

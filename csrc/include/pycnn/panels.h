@@ -25,6 +25,12 @@ class PanelSource {
   virtual Panels panels(int64_t k0, int64_t kc, int64_t x0, int64_t xc, int r, float* scratch) const = 0;
   // False when the panels already exist packed and `scratch` goes unused.
   virtual bool packs() const { return true; }
+  // Whether whole panels (r columns that all exist) can be read where they lie, row k of the panel at x0 starting
+  // at in_place(k0, x0) + (k - k0) * row_stride(): a matrix whose X axis is contiguous. Such panels need no
+  // packing; a GEMM reads them as its B operand (its kernels take B's row stride; A is always packed).
+  virtual bool in_place() const { return false; }
+  virtual const float* in_place(int64_t /*k0*/, int64_t /*x0*/) const { return nullptr; }
+  virtual int64_t row_stride() const { return 0; }
 };
 
 // A dense matrix viewed as X×K: element (x, k) at data[x * x_stride + k * k_stride].
@@ -33,6 +39,9 @@ class StridedMatrix final : public PanelSource {
   StridedMatrix(const float* data, int64_t rows_x, int64_t x_stride, int64_t k_stride)
       : data_(data), rows_x_(rows_x), x_stride_(x_stride), k_stride_(k_stride) {}
   Panels panels(int64_t k0, int64_t kc, int64_t x0, int64_t xc, int r, float* scratch) const override;
+  bool in_place() const override { return x_stride_ == 1; }
+  const float* in_place(int64_t k0, int64_t x0) const override { return data_ + x0 + k0 * k_stride_; }
+  int64_t row_stride() const override { return k_stride_; }
 
  private:
   const float* data_;

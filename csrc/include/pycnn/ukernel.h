@@ -8,12 +8,14 @@ namespace pycnn {
 constexpr int kMaxNR = 32;
 
 // C[m×n] (+)= A[m×kc]·B[kc×n], then — on the call that adds the last K block — the fused epilogue.
-// A and B arrive packed as k-major panels zero-padded to MR rows / NR columns, so the kernel always
+// A arrives packed as k-major panels zero-padded to MR rows, B likewise NR columns wide or, for a panel whose
+// NR columns all exist in a row-major source, read where it lies (ldb: its row stride); so the kernel always
 // computes the full tile in registers and writes only the m×n corner that exists.
 struct UkernelArgs {
   int64_t kc;
   const float* a;  // element (i, k) at a[k * MR + i]
-  const float* b;  // element (k, j) at b[k * NR + j]
+  const float* b;  // element (k, j) at b[k * ldb + j]: ldb = NR when packed, more when read in place
+  int64_t ldb;
   float* c;        // row-major, row stride ldc
   int64_t ldc;
   int m, n;         // rows and columns of the tile that exist (1..MR, 1..NR)
