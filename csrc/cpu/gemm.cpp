@@ -24,17 +24,19 @@ constexpr int64_t kRowsOuterMaxK = 256;
 
 // Rows [m0, m1) × columns [n0, n1) of one problem, m0 and n0 on tile boundaries. Loop order as in BLIS:
 // K blocks outside, then row blocks of A, then NR columns, then MR rows (for shallow products, MR rows outside
-// NR columns: see kRowsOuterMaxK). With columns outside, B's whole panels are read where they lie when its
-// source allows (a 1×1 convolution's input), the partial last one packed; else B is packed a K block at a time when several row
-// blocks or row tiles reuse it, or, when one row block covers the rows, each panel right before its row tiles
-// (it stays in L1 instead of passing through L2).
+// NR columns: see kRowsOuterMaxK). B is packed a K block at a time when several row blocks or row tiles reuse
+// it; when one row block covers the rows, each panel is used once, right before its row tiles: read where it lies
+// when its source allows (a 1×1 convolution's input; the partial last panel is packed), else packed then (it
+// stays in L1 instead of passing through L2).
 void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem& pr, int64_t m0, int64_t m1,
                int64_t n0, int64_t n1) {
   const int mr = kern.mr, nr = kern.nr;
   const int64_t kc_max = std::max<int64_t>(1, std::min(kern.kc, shape.k));
   const bool rows_outer = shape.k <= kRowsOuterMaxK;
-  const bool b_in_place = pr.b->in_place() && !rows_outer;  // rows outside re-read B: packed, it is compact
+  // Each B panel serves one row block, right away: packed at that moment, or read in place. (Several row blocks,
+  // or rows outside, re-read B: packed, it is compact.)
   const bool panel_at_a_time = m1 - m0 <= kern.mc && !rows_outer;
+  const bool b_in_place = pr.b->in_place() && panel_at_a_time;
   const int64_t whole_end = n0 + (n1 - n0) / nr * nr;  // the columns of whole panels end here
   const int64_t b_width = b_in_place || panel_at_a_time ? nr : round_up(n1 - n0, nr);
   float* b_scratch = pr.b->packs() ? t_buffers.b.reserve(static_cast<size_t>(b_width * kc_max)) : nullptr;
