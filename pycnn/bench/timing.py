@@ -1,4 +1,4 @@
-"""The one timer of pycnn's benchmarks: runtimes timed in alternation, each right after an untimed call."""
+"""The one timer of pycnn's benchmarks: runtimes timed in alternation, each right after untimed calls."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import statistics
 import threading
 import time
 from collections.abc import Callable, Mapping
+
+WARM_SECONDS = 0.05  # untimed calls before each timed one: cores idle for a while are slow to get going
 
 
 def _thread_run_ns() -> dict[str, int] | None:
@@ -53,8 +55,8 @@ def alternating_times(runners: Mapping[str, Callable[[], object]], repeat: int,
 
     Taking turns spreads the drift of a shared machine over all runners alike. Each runner starts its turn once
     the threads of the runner before it have stopped spinning (they would steal its cores), and its timed call
-    follows an untimed call of its own, which warms its caches and threads as a loop of calls would.
-    `after_round(i)` is called after round i (progress).
+    follows untimed calls of its own, at least one and 50 ms' worth, which wake its threads and the cores and warm
+    the caches as a loop of calls would. `after_round(i)` is called after round i (progress).
     """
     if repeat < 1:
         raise ValueError(f"repeat must be at least 1, got {repeat}")
@@ -62,7 +64,10 @@ def alternating_times(runners: Mapping[str, Callable[[], object]], repeat: int,
     for i in range(repeat):
         for name, run in runners.items():
             wait_until_threads_idle()
+            warm_until = time.perf_counter() + WARM_SECONDS
             run()
+            while time.perf_counter() < warm_until:
+                run()
             start = time.perf_counter()
             run()
             times[name].append(time.perf_counter() - start)
