@@ -17,8 +17,8 @@ __all__ = ["ConvLayer", "conv_layers", "side_by_side", "layer_inputs"]
 
 
 def side_by_side(runners: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
-    """Median seconds of each runner, timed in alternation by pycnn.bench's timer (each timed call right after
-    an untimed one of the same runner)."""
+    """Median seconds of each runner, timed in alternation by pycnn.bench's timer (each timed call once the other
+    runners' threads have stopped spinning, right after 50 ms of untimed calls of the same runner)."""
     return medians(alternating_times(runners, repeat))
 
 
