@@ -104,7 +104,12 @@ struct Tiling {
 
 Tiling choose_tiling(const GemmKernel& kern, const GemmShape& s, int64_t problems, int threads) {
   constexpr int64_t kSerialMacs = int64_t{1} << 18;  // below this, waking threads costs more than it saves
-  int64_t n_tiles = ceil_div(s.n, kern.nc), m_tiles = 1;
+  // Rows outside re-read a task's packed B for every row tile: keep it to 1 MB, so that it stays in L2 (a 1×1
+  // convolution 256 deep on 56×56 images, one task per image at batch 8, had packed 3 MB).
+  constexpr int64_t kRowsOuterBFloats = int64_t{1} << 18;
+  const int64_t rows_outer_nc = kRowsOuterBFloats / std::max<int64_t>(1, s.k) / kern.nr * kern.nr;
+  const int64_t nc = s.k <= kRowsOuterMaxK ? std::clamp<int64_t>(rows_outer_nc, 4 * kern.nr, kern.nc) : kern.nc;
+  int64_t n_tiles = ceil_div(s.n, nc), m_tiles = 1;
   if (threads > 1 && problems * s.m * s.n * s.k >= kSerialMacs) {
     const int64_t min_n_tile = 4 * kern.nr;
     auto even = [&] { return (problems * m_tiles * n_tiles) % threads == 0 || problems * m_tiles * n_tiles >= 8 * threads; };
