@@ -1,4 +1,4 @@
-// Pooling, one plane (image, channel) per task.
+// Pooling, one plane (image, channel) per task; max pooling runs its two passes on the kernel of dispatch.h.
 #include <algorithm>
 #include <cmath>
 #include <limits>
