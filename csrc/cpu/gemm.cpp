@@ -36,7 +36,7 @@ void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem
   // Each B panel serves one row block, right away: packed at that moment, or read in place. (Several row blocks,
   // or rows outside, re-read B: packed, it is compact.)
   const bool panel_at_a_time = m1 - m0 <= kern.mc && !rows_outer;
-  const bool b_in_place = pr.b->in_place() && panel_at_a_time;
+  const bool b_in_place = pr.b->readable_in_place() && panel_at_a_time;
   const int64_t whole_end = n0 + (n1 - n0) / nr * nr;  // the columns of whole panels end here
   const int64_t b_width = b_in_place || panel_at_a_time ? nr : round_up(n1 - n0, nr);
   float* b_scratch = pr.b->packs() ? t_buffers.b.reserve(static_cast<size_t>(b_width * kc_max)) : nullptr;

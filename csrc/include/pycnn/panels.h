@@ -28,7 +28,7 @@ class PanelSource {
   // Whether whole panels (r columns that all exist) can be read where they lie, row k of the panel at x0 starting
   // at in_place(k0, x0) + (k - k0) * row_stride(): a matrix whose X axis is contiguous. Such panels need no
   // packing; a GEMM reads them as its B operand (its kernels take B's row stride; A is always packed).
-  virtual bool in_place() const { return false; }
+  virtual bool readable_in_place() const { return false; }
   virtual const float* in_place(int64_t /*k0*/, int64_t /*x0*/) const { return nullptr; }
   virtual int64_t row_stride() const { return 0; }
 };
@@ -39,7 +39,7 @@ class StridedMatrix final : public PanelSource {
   StridedMatrix(const float* data, int64_t rows_x, int64_t x_stride, int64_t k_stride)
       : data_(data), rows_x_(rows_x), x_stride_(x_stride), k_stride_(k_stride) {}
   Panels panels(int64_t k0, int64_t kc, int64_t x0, int64_t xc, int r, float* scratch) const override;
-  bool in_place() const override { return x_stride_ == 1; }
+  bool readable_in_place() const override { return x_stride_ == 1; }
   const float* in_place(int64_t k0, int64_t x0) const override { return data_ + x0 + k0 * k_stride_; }
   int64_t row_stride() const override { return k_stride_; }
 
