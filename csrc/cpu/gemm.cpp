@@ -38,7 +38,7 @@ void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem
   const bool panel_at_a_time = m1 - m0 <= kern.mc && !rows_outer;
   const bool b_in_place = pr.b->readable_in_place() && panel_at_a_time;
   const int64_t whole_end = n0 + (n1 - n0) / nr * nr;  // the columns of whole panels end here
-  const int64_t b_width = b_in_place || panel_at_a_time ? nr : round_up(n1 - n0, nr);
+  const int64_t b_width = panel_at_a_time ? nr : round_up(n1 - n0, nr);
   float* b_scratch = pr.b->packs() ? t_buffers.b.reserve(static_cast<size_t>(b_width * kc_max)) : nullptr;
   float* a_scratch = pr.a->packs()
                          ? t_buffers.a.reserve(static_cast<size_t>(round_up(std::min(kern.mc, m1 - m0), mr) * kc_max))

@@ -43,9 +43,8 @@ Panels StridedMatrix::panels(int64_t k0, int64_t kc, int64_t x0, int64_t xc, int
     const int64_t first = x0 + p * r;
     const int valid = static_cast<int>(std::clamp<int64_t>(rows_x_ - first, 0, r));
     const float* src = data_ + first * x_stride_ + k0 * k_stride_;
-    if (x_stride_ == 1 && valid == r && copy_full_panel(src, k_stride_, kc, r, dst)) {
-      continue;
-    } else if (x_stride_ == 1) {  // a panel row is contiguous in the source
+    if (x_stride_ == 1 && valid == r && copy_full_panel(src, k_stride_, kc, r, dst)) continue;
+    if (x_stride_ == 1) {  // a panel row is contiguous in the source
       for (int64_t k = 0; k < kc; ++k) {
         std::memcpy(dst + k * r, src + k * k_stride_, sizeof(float) * valid);
         std::fill(dst + k * r + valid, dst + (k + 1) * r, 0.0f);

@@ -47,7 +47,9 @@ void winograd_input_transform(const float* x, const pycnn::WinogradLanes& at, in
   for (int l = 0; l < lanes; l += V::width) {
     T d[36], t[36];
     for (int r = 0; r < 6; ++r) {
-      for (int c = 0; c < 6; ++c) d[r * 6 + c] = V::gather(x + r * at.row + c, at.offset + l, (at.rows[r] & at.cols[c]) >> l);
+      for (int c = 0; c < 6; ++c) {
+        d[r * 6 + c] = V::gather(x + r * at.row + c, at.offset + l, (at.rows[r] & at.cols[c]) >> l);
+      }
     }
     for (int c = 0; c < 6; ++c) winograd_bt_column<V>(d + c, t + c, 6);     // Bᵀ d: down each column
     for (int r = 0; r < 6; ++r) winograd_bt_column<V>(t + 6 * r, d + 6 * r, 1);  // (Bᵀ d) B: along each row

@@ -47,14 +47,17 @@ struct WinogradKernels {
   WinogradOutputFn output;
 };
 
-void f32_winograd_4x4_3x3_input__generic(const float* x, const WinogradLanes& at, int lanes, float* v, int64_t v_stride);
+void f32_winograd_4x4_3x3_input__generic(const float* x, const WinogradLanes& at, int lanes, float* v,
+                                         int64_t v_stride);
 void f32_winograd_4x4_3x3_output__generic(const float* m, int64_t m_stride, int lanes, float bias,
                                           const float* residual, bool relu, float* y, const WinogradLanes& at);
 #if defined(PYCNN_X86)
-void f32_winograd_4x4_3x3_input__avx2_fma(const float* x, const WinogradLanes& at, int lanes, float* v, int64_t v_stride);
+void f32_winograd_4x4_3x3_input__avx2_fma(const float* x, const WinogradLanes& at, int lanes, float* v,
+                                          int64_t v_stride);
 void f32_winograd_4x4_3x3_output__avx2_fma(const float* m, int64_t m_stride, int lanes, float bias,
                                            const float* residual, bool relu, float* y, const WinogradLanes& at);
-void f32_winograd_4x4_3x3_input__avx512f(const float* x, const WinogradLanes& at, int lanes, float* v, int64_t v_stride);
+void f32_winograd_4x4_3x3_input__avx512f(const float* x, const WinogradLanes& at, int lanes, float* v,
+                                         int64_t v_stride);
 void f32_winograd_4x4_3x3_output__avx512f(const float* m, int64_t m_stride, int lanes, float bias,
                                           const float* residual, bool relu, float* y, const WinogradLanes& at);
 #endif
