@@ -7,6 +7,7 @@
 #include "pycnn/dispatch.h"
 #include "pycnn/ops.h"
 #include "pycnn/threadpool.h"
+#include "pycnn/window_sum.h"
 
 namespace pycnn {
 namespace {
@@ -22,20 +23,6 @@ TapRange taps_inside(int64_t origin, int64_t kernel, int64_t dilation, int64_t i
   int64_t first = origin >= 0 ? 0 : (-origin + dilation - 1) / dilation;
   int64_t last = origin < in ? std::min(kernel, (in - 1 - origin) / dilation + 1) : 0;
   return {std::min(first, kernel), std::max(first, last)};
-}
-
-// Σ x[i] for i < n in eight interleaved partial sums, so that the additions need not wait for each other.
-float sum_of(const float* x, int64_t n) {
-  constexpr int kLanes = 8;
-  float partial[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int l = 0; l < kLanes; ++l) partial[l] += x[i + l];
-  }
-  float sum = 0.0f;
-  for (; i < n; ++i) sum += x[i];
-  for (float v : partial) sum += v;
-  return sum;
 }
 
 template <class PlaneFn>
@@ -131,13 +118,7 @@ void adaptive_avg_pool2d(int64_t planes, int64_t in_h, int64_t in_w, int64_t out
       const int64_t hs = oh * in_h / out_h, he = ((oh + 1) * in_h + out_h - 1) / out_h;
       for (int64_t ow = 0; ow < out_w; ++ow) {
         const int64_t ws = ow * in_w / out_w, we = ((ow + 1) * in_w + out_w - 1) / out_w;
-        float sum = 0.0f;
-        if (ws == 0 && we == in_w) {  // whole rows (global pooling): one contiguous run
-          sum = sum_of(in + hs * in_w, (he - hs) * in_w);
-        } else {
-          for (int64_t ih = hs; ih < he; ++ih) sum += sum_of(in + ih * in_w + ws, we - ws);
-        }
-        out[oh * out_w + ow] = sum / static_cast<float>((he - hs) * (we - ws));
+        out[oh * out_w + ow] = window_sum(in, in_w, hs, he, ws, we) / static_cast<float>((he - hs) * (we - ws));
       }
     }
   });

@@ -2,6 +2,7 @@
 // padding and propagates NaN; average pooling counts padding up to the padded edge, never past it.
 #include "common.cuh"
 #include "pycnn/cuda/ops.h"
+#include "pycnn/window_sum.h"
 
 namespace pycnn::cuda {
 namespace {
@@ -71,11 +72,7 @@ __global__ void adaptive_avg_pool2d_kernel(int64_t planes, int in_h, int in_w, i
     const float* plane = x + i / (int64_t(out_h) * out_w) * in_h * in_w;
     const int hs = oh * in_h / out_h, he = ((oh + 1) * in_h + out_h - 1) / out_h;
     const int ws = ow * in_w / out_w, we = ((ow + 1) * in_w + out_w - 1) / out_w;
-    float sum = 0.0f;
-    for (int ih = hs; ih < he; ++ih) {
-      for (int iw = ws; iw < we; ++iw) sum += plane[ih * in_w + iw];
-    }
-    y[i] = sum / float((he - hs) * (we - ws));
+    y[i] = window_sum(plane, in_w, hs, he, ws, we) / float((he - hs) * (we - ws));
   }
 }
 
