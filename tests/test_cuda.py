@@ -385,6 +385,20 @@ class Branches(nn.Module):
         return self.head(y)
 
 
+class Siblings(nn.Module):
+    """Inception's shape: 1x1 convolutions of one input that a plan at batch 1 runs as one, whose outputs, and a
+    3x3 convolution's, the concatenation takes in place."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4), nn.ReLU())
+        self.b = nn.Sequential(nn.Conv2d(3, 6, 1), nn.ReLU())
+        self.c = nn.Conv2d(6, 5, 3, padding=1)
+
+    def forward(self, x: Any) -> Any:
+        return nn.cat([self.a(x), self.c(self.b(x))], 1)
+
+
 def randomise_batch_norm(model: nn.Module, rng: np.random.Generator) -> None:
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -395,11 +409,12 @@ def randomise_batch_norm(model: nn.Module, rng: np.random.Generator) -> None:
 
 @needs_device
 @pytest.mark.parametrize("precision", PRECISIONS)
-def test_small_model_matches_the_cpu_path(precision: str) -> None:
+@pytest.mark.parametrize(("make", "batch"), [(Branches, 2), (Branches, 1), (Siblings, 1)])
+def test_small_model_matches_the_cpu_path(precision: str, make: type[nn.Module], batch: int) -> None:
     rng = np.random.default_rng(11)
-    model = Branches()
+    model = make()
     randomise_batch_norm(model, rng)
-    x = normal(rng, (2, 3, 9, 6))
+    x = normal(rng, (batch, 3, 9, 6))
     expected = model(x)
     with pycnn.cuda.precision(precision):
         got = model.to("cuda")(x)

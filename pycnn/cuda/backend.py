@@ -9,7 +9,7 @@ the plan's first call, then kept (in the precision of pycnn.cuda.get_precision()
 from __future__ import annotations
 
 import warnings
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,12 +18,10 @@ from .. import functional as F
 from .._args import as_float32
 from .._device import is_device_array
 from ..nn import trace
-from ..nn.backend import Execute, fold_batch_norm, report_conv_choice
+from ..nn.backend import ConvBn, Execute, convs_key, fold_batch_norm, report_conv_choice
 from ..nn.layers import (
     AdaptiveAvgPool2d,
     AvgPool2d,
-    BatchNorm2d,
-    Conv2d,
     Layer,
     Linear,
     LocalResponseNorm,
@@ -56,15 +54,16 @@ class CudaBackend:
     def key(self) -> tuple[Hashable, ...]:
         return ("cuda", self.precision)
 
-    def conv(self, name: str, conv: Conv2d, bn: BatchNorm2d | None, relu: bool, input_shape: tuple[int, ...],
+    def conv(self, name: str, convs: Sequence[ConvBn], relu: bool, input_shape: tuple[int, ...],
              packed: dict[Any, Any]) -> Execute:
-        cuda, window = self.cuda, conv.window
-        key = ("cuda conv", id(conv), id(bn), self.precision)
+        cuda, conv = self.cuda, convs[0][0]
+        window = conv.window
+        key = ("cuda conv", convs_key(convs), self.precision)
         if key not in packed:
-            w, b = fold_batch_norm(conv, bn)
+            w, b = fold_batch_norm(convs)
             packed[key] = (cuda.PackedConv2d(w, conv.groups, self.precision), None if b is None else cuda.to_device(b))
         weight, bias = packed[key]
-        report_conv_choice(name, conv, input_shape, f"CUDA implicit GEMM ({self.precision})")
+        report_conv_choice(name, convs, input_shape, f"CUDA implicit GEMM ({self.precision})")
 
         def execute(x: Any, *rest: Any) -> None:
             res, out = (rest[0], rest[1]) if len(rest) == 2 else (None, rest[0])
@@ -143,8 +142,8 @@ class CudaBackend:
     def empty(self, shape: tuple[int, ...], what: str) -> Any:
         return self.cuda.empty(shape)
 
-    def slot(self, buffer: Any, shape: tuple[int, ...]) -> Any:
-        return buffer.view(shape)
+    def slot(self, buffer: Any, shape: tuple[int, ...], offset: int = 0) -> Any:
+        return buffer.view(shape, offset)
 
     def copy(self, array: Any) -> Any:
         return array.copy()

@@ -10,15 +10,15 @@ it propagates as in PyTorch.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
 
 from .. import _core
 from .._args import F32, empty
-from .backend import Execute, fold_batch_norm, report_conv_choice
-from .layers import BatchNorm2d, Conv2d, Layer, Linear
+from .backend import ConvBn, Execute, convs_key, fold_batch_norm, report_conv_choice
+from .layers import Layer, Linear
 
 
 class HostBackend:
@@ -29,20 +29,22 @@ class HostBackend:
     def key(self) -> tuple[Hashable, ...]:
         return ("cpu", _core.isa(), self.winograd)
 
-    def conv(self, name: str, conv: Conv2d, bn: BatchNorm2d | None, relu: bool, input_shape: tuple[int, ...],
+    def conv(self, name: str, convs: Sequence[ConvBn], relu: bool, input_shape: tuple[int, ...],
              packed: dict[Any, Any]) -> Execute:
-        window = conv.window
-        algorithm = _core.conv_algorithm(input_shape, conv.weight.shape, window.stride, window.padding,
+        conv = convs[0][0]
+        window, out_channels = conv.window, sum(c.out_channels for c, _ in convs)
+        weight_shape = (out_channels, *conv.weight.shape[1:])
+        algorithm = _core.conv_algorithm(input_shape, weight_shape, window.stride, window.padding,
                                          window.dilation, conv.groups)
         if algorithm == "winograd" and not self.winograd:
             algorithm = "gemm"
         self.uses_winograd |= algorithm == "winograd"
-        key = ("conv", id(conv), id(bn), _core.isa(), algorithm)
+        key = ("conv", convs_key(convs), _core.isa(), algorithm)
         if key not in packed:
-            w, b = fold_batch_norm(conv, bn)
+            w, b = fold_batch_norm(convs)
             packed[key] = (_core.PackedConv2d(w, conv.groups, algorithm), b)
         weight, bias = packed[key]
-        report_conv_choice(name, conv, input_shape, algorithm)
+        report_conv_choice(name, convs, input_shape, algorithm)
 
         def execute(x: F32, *rest: F32) -> None:
             res, out = (rest[0], rest[1]) if len(rest) == 2 else (None, rest[0])
@@ -73,8 +75,8 @@ class HostBackend:
     def empty(self, shape: tuple[int, ...], what: str) -> F32:
         return empty(shape, what)
 
-    def slot(self, buffer: F32, shape: tuple[int, ...]) -> F32:
-        return buffer[:math.prod(shape)].reshape(shape)
+    def slot(self, buffer: F32, shape: tuple[int, ...], offset: int = 0) -> F32:
+        return buffer.reshape(-1)[offset:offset + math.prod(shape)].reshape(shape)
 
     def copy(self, array: F32) -> F32:
         return np.array(array, copy=True)

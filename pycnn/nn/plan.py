@@ -1,15 +1,19 @@
 """The inference plan: a container traced once per input shape and device, then run as a flat list of steps.
 
 Fusions: BatchNorm folded into the convolution before it; bias, ReLU and a residual addition applied in the
-convolution's store; ReLU in the linear layer's store; Dropout and Flatten as views. How each step runs, and
-on what memory, is its backend's business (backend.py): _core's kernels on numpy arrays (host.py), or the CUDA
-kernels on device arrays (pycnn.cuda.backend). Activations live in buffers planned by liveness and reused
+convolution's store; ReLU in the linear layer's store; Dropout and Flatten as views. Convolutions that read the
+same input through the same window (Inception's 1×1 branches) run as one, when each one's channels of the joint
+output can be a view (batch 1 in NCHW); and the inputs of a concatenation that is contiguous along its
+dimension are written in place into the output, leaving the concatenation nothing to copy. How each step runs,
+and on what memory, is its backend's business (backend.py): _core's kernels on numpy arrays (host.py), or the
+CUDA kernels on device arrays (pycnn.cuda.backend). Activations live in buffers planned by liveness and reused
 across calls; concurrent calls each take their own set. The plan is derived from the module tree and rebuilt
 whenever any parameter, buffer or child changes — never a second source of truth.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import warnings
@@ -36,7 +40,7 @@ class Step:
     name: str
     inputs: list[Value]
     output: Value
-    execute: Callable[..., np.ndarray | None]  # execute(*input_arrays, out); a view returns its array
+    execute: Callable[..., Any]  # execute(*input_arrays, out); a view returns its array
     is_view: bool = False
     fused: list[str] = field(default_factory=list)
 
@@ -59,21 +63,51 @@ def _is_layer(node: Node | None, kind: type) -> TypeGuard[Node]:
     return node is not None and node.op == "layer" and isinstance(node.module, kind)
 
 
+def _is_contiguous_slice(shape: tuple[int, ...], dim: int) -> bool:
+    """Whether a slice along `dim` of a C-contiguous array of `shape` is itself contiguous."""
+    return math.prod(shape[:dim]) == 1
+
+
+@dataclass(eq=False)
+class _ConvTail:
+    """What a convolution's store can take on: the BatchNorm after it, a residual addition, then a ReLU."""
+
+    last: Node  # the node whose output the fused step writes
+    bn: Node | None = None
+    add: Node | None = None
+    residual: Value | None = None
+    relu: Node | None = None
+
+    def nodes(self) -> list[Node]:
+        return [n for n in (self.bn, self.add, self.relu) if n is not None]
+
+    def names(self) -> list[str]:
+        return [n.name if n is not self.add else "add" for n in self.nodes()]
+
+
 class _Builder:
-    """Turns traced nodes into fused steps."""
+    """Turns traced nodes into fused steps, and decides which values live inside another's memory."""
 
     def __init__(self, nodes: list[Node], output: Value, packed: dict[Any, Any], backend: Backend):
-        self.nodes, self.consumers, self.packed, self.backend = nodes, _Consumers(nodes, output), packed, backend
+        self.nodes, self.packed, self.backend = nodes, packed, backend
+        self.consumers = _Consumers(nodes, output)
         self.absorbed: set[int] = set()
         self.steps_at: dict[int, list[Step]] = {}  # node position → steps emitted there
+        self.position = {id(n): i for i, n in enumerate(nodes)}
+        self.written: set[int] = set()  # values that a step writes (rather than views)
+        # value → (the value whose memory it lies in, its element offset there)
+        self.placements: dict[int, tuple[Value, int]] = {}
 
     def build(self) -> list[Step]:
-        position = {id(n): i for i, n in enumerate(self.nodes)}
+        siblings = self._sibling_convs()
         for node in self.nodes:
             if id(node) in self.absorbed:
                 continue
-            step, last = self._step(node)
-            self.steps_at.setdefault(position[id(last)], []).append(step)
+            group = siblings.get(id(node))
+            for step, last in self._sibling_steps(group) if group else [self._step(node)]:
+                self.steps_at.setdefault(self.position[id(last)], []).append(step)
+                if not step.is_view:
+                    self.written.add(id(step.output))
         return [s for i in sorted(self.steps_at) for s in self.steps_at[i]]
 
     def _absorb(self, node: Node) -> None:
@@ -95,40 +129,37 @@ class _Builder:
         if node.op == "add":
             return Step("add", node.inputs, node.output, self.backend.add()), node
         if node.op == "cat":
-            return Step("cat", node.inputs, node.output, self.backend.cat(node.attrs["dim"])), node
+            return self._cat_step(node), node
         layer: Layer = node.module  # type: ignore[assignment]
         return Step(node.name, node.inputs, node.output,
                     self.backend.layer(layer, node.inputs[0].shape, self.packed)), node
 
-    def _conv_step(self, node: Node) -> tuple[Step, Node]:
-        conv: Conv2d = node.module  # type: ignore[assignment]
-        last, fused = node, []
-        bn_node = self._next(last.output)
-        bn = None
+    def _conv_tail(self, node: Node) -> _ConvTail:
+        tail = _ConvTail(node)
+        bn_node = self._next(tail.last.output)
         if _is_layer(bn_node, BatchNorm2d):
-            bn, last = cast(BatchNorm2d, bn_node.module), bn_node
-            fused.append(bn_node.name)
-            self._absorb(bn_node)
-        residual = None
-        add_node = self._next(last.output)
+            tail.bn = tail.last = bn_node
+        add_node = self._next(tail.last.output)
         if add_node is not None and add_node.op == "add":
             a, b = add_node.inputs
-            residual = b if a is last.output else a
-            if residual is not last.output:
-                last = add_node
-                fused.append("add")
-                self._absorb(add_node)
-            else:
-                residual = None
-        relu = False
-        relu_node = self._next(last.output)
+            residual = b if a is tail.last.output else a
+            if residual is not tail.last.output:  # not x + x
+                tail.add, tail.residual, tail.last = add_node, residual, add_node
+        relu_node = self._next(tail.last.output)
         if _is_layer(relu_node, ReLU):
-            relu, last = True, relu_node
-            fused.append(relu_node.name)
-            self._absorb(relu_node)
-        execute = self.backend.conv(node.name, conv, bn, relu, node.inputs[0].shape, self.packed)
-        inputs = node.inputs + ([residual] if residual is not None else [])
-        return Step(node.name, inputs, last.output, execute, fused=fused), last
+            tail.relu = tail.last = relu_node
+        return tail
+
+    def _conv_step(self, node: Node) -> tuple[Step, Node]:
+        conv: Conv2d = node.module  # type: ignore[assignment]
+        tail = self._conv_tail(node)
+        for n in tail.nodes():
+            self._absorb(n)
+        bn = cast(BatchNorm2d, tail.bn.module) if tail.bn else None
+        execute = self.backend.conv(node.name, [(conv, bn)], tail.relu is not None, node.inputs[0].shape,
+                                    self.packed)
+        inputs = node.inputs + ([tail.residual] if tail.residual is not None else [])
+        return Step(node.name, inputs, tail.last.output, execute, fused=tail.names()), tail.last
 
     def _linear_step(self, node: Node) -> tuple[Step, Node]:
         linear: Linear = node.module  # type: ignore[assignment]
@@ -141,29 +172,125 @@ class _Builder:
         execute = self.backend.linear(linear, relu, self.packed)
         return Step(node.name, node.inputs, last.output, execute, fused=fused), last
 
+    def _sibling_convs(self) -> dict[int, list[Node]]:
+        """Convolutions to run as one, by their first node: those reading the same input through the same
+        window, without groups or a residual, with the same activation — when each one's channels of the joint
+        output can be a view."""
+        groups: dict[tuple[Any, ...], list[Node]] = {}
+        for node in self.nodes:
+            if not _is_layer(node, Conv2d) or not _is_contiguous_slice(node.output.shape, 1):
+                continue
+            conv: Conv2d = node.module  # type: ignore[assignment]
+            tail = self._conv_tail(node)
+            if conv.groups == 1 and tail.add is None:
+                key = (id(node.inputs[0]), conv.kernel_size, conv.window, tail.relu is not None)
+                groups.setdefault(key, []).append(node)
+        return {id(g[0]): g for g in groups.values() if len(g) > 1}
+
+    def _sibling_steps(self, group: list[Node]) -> list[tuple[Step, Node]]:
+        """One convolution step into a joint output, then each convolution's output as a view of its channels."""
+        tails = [self._conv_tail(node) for node in group]
+        for node, tail in zip(group, tails, strict=True):
+            for n in [node, *tail.nodes()]:
+                self._absorb(n)
+        x = group[0].inputs[0]
+        convs = [(cast(Conv2d, n.module), cast(BatchNorm2d, t.bn.module) if t.bn else None)
+                 for n, t in zip(group, tails, strict=True)]
+        batch, _, *spatial = group[0].output.shape
+        joint = Value((batch, sum(c.out_channels for c, _ in convs), *spatial), None)
+        execute = self.backend.conv(group[0].name, convs, tails[0].relu is not None, x.shape, self.packed)
+        fused = tails[0].names() + [name for n, t in zip(group[1:], tails[1:], strict=True)
+                                    for name in [n.name, *t.names()]]
+        first = min(tails, key=lambda t: self.position[id(t.last)]).last  # before every reader of any output
+        steps = [(Step(group[0].name, [x], joint, execute, fused=fused), first)]
+        offset, plane = 0, math.prod(spatial)
+        for tail in tails:
+            shape = tail.last.output.shape
+            steps.append((Step(tail.last.name, [joint], tail.last.output, self._channels(shape, offset),
+                               is_view=True), first))
+            offset += shape[1] * plane
+        return steps
+
+    def _channels(self, shape: tuple[int, ...], offset: int) -> Callable[[Any], Any]:
+        slot = self.backend.slot
+        return lambda joint: slot(joint, shape, offset)
+
+    def _cat_step(self, node: Node) -> Step:
+        """Inputs that only the concatenation reads, and that a step writes, are written in place into its
+        output when their part of it is contiguous; the step copies the others."""
+        dim, out = node.attrs["dim"], node.output
+        copy = self.backend.cat(dim)
+        if not _is_contiguous_slice(out.shape, dim):
+            return Step("cat", node.inputs, out, copy)
+        unit = math.prod(out.shape[dim + 1:])
+        offsets, start = [], 0
+        for v in node.inputs:
+            offsets.append(start * unit)
+            start += v.shape[dim]
+        copied: list[tuple[Value, int]] = []
+        for v, offset in zip(node.inputs, offsets, strict=True):
+            if self.consumers.sole(v) is node and id(v) in self.written:
+                self.placements[id(v)] = (out, offset)
+            else:
+                copied.append((v, offset))
+        slot = self.backend.slot
+
+        def execute(*arrays: Any) -> None:
+            for x, (_, offset) in zip(arrays[:-1], copied, strict=True):
+                copy(x, slot(arrays[-1], x.shape, offset))
+
+        return Step("cat", [v for v, _ in copied], out, execute)
+
 
 class _Memory:
-    """Which buffer slot each computed value lives in: a slot is reused once every reader of it has run."""
+    """Where each value lives: a value written in place into another's memory (a concatenation's output) or a
+    view lies in its root's slot; a slot holds one root at a time, from the first step that writes into it to the
+    last that reads from it, and is then reused. The graph's output is copied out of its slot at the end."""
 
-    def __init__(self, steps: list[Step], graph_input: Value, graph_output: Value):
-        storage: dict[int, int] = {id(graph_input): -1}  # value → the value whose memory it uses
-        last_read: dict[int, int] = {}
+    def __init__(self, steps: list[Step], graph_output: Value, placements: dict[int, tuple[Value, int]]):
+        parent: dict[int, int] = {}  # value → the value whose memory it lies in
+        placed_at: dict[int, int] = {}  # a placed value → its element offset in its container
+        sizes: dict[int, int] = {}
+        for step in steps:
+            out = id(step.output)
+            if step.is_view:
+                parent[out] = id(step.inputs[0])
+                continue
+            sizes[out] = math.prod(step.output.shape)
+            if out in placements:
+                container, at = placements[out]
+                parent[out], placed_at[out] = id(container), at
+
+        def root(v: int) -> int:
+            while v in parent:
+                v = parent[v]
+            return v
+
+        def offset(v: int) -> int:
+            return placed_at[v] + offset(parent[v]) if v in placed_at else 0
+
+        self.root = {v: root(v) for v in [*parent, *sizes]}
+        self.offset = {v: offset(v) for v in sizes}  # a written value → its element offset in its root's slot
+        first_write: dict[int, int] = {}
+        last_read = {self.root.get(id(graph_output), id(graph_output)): len(steps)}  # read when the run ends
         for i, step in enumerate(steps):
-            root = storage[id(step.inputs[0])] if step.is_view else id(step.output)
-            storage[id(step.output)] = root
+            if not step.is_view:
+                first_write.setdefault(self.root[id(step.output)], i)
             for v in step.inputs:
-                last_read[storage[id(v)]] = i
-        self.storage = storage
+                r = self.root.get(id(v), id(v))
+                last_read[r] = max(last_read.get(r, i), i)
+        releases: dict[int, list[int]] = {}
+        for r, i in last_read.items():
+            releases.setdefault(i, []).append(r)
         self.slot_of: dict[int, int] = {}
         self.slot_sizes: list[int] = []
         free: list[int] = []
-        releases: dict[int, list[int]] = {}
-        for root, i in last_read.items():
-            releases.setdefault(i, []).append(root)
-        out_root = storage[id(graph_output)]
-        for i, step in enumerate(steps):
-            if not step.is_view and id(step.output) != out_root:
-                size = int(np.prod(step.output.shape))
+        starts: dict[int, list[int]] = {}
+        for r, i in first_write.items():
+            starts.setdefault(i, []).append(r)
+        for i in range(len(steps)):
+            for r in starts.get(i, []):
+                size = sizes[r]
                 fits = [s for s in free if self.slot_sizes[s] >= size]
                 slot = min(fits, key=lambda s: self.slot_sizes[s]) if fits else \
                     (max(free, key=lambda s: self.slot_sizes[s]) if free else None)
@@ -173,10 +300,15 @@ class _Memory:
                 else:
                     free.remove(slot)
                     self.slot_sizes[slot] = max(self.slot_sizes[slot], size)
-                self.slot_of[id(step.output)] = slot
-            for root in releases.get(i, []):
-                if root in self.slot_of:
-                    free.append(self.slot_of[root])
+                self.slot_of[r] = slot
+            for r in releases.get(i, []):
+                if r in self.slot_of:
+                    free.append(self.slot_of[r])
+
+    def place(self, value: Value) -> tuple[int, int]:
+        """The slot a written value lies in, and its element offset there."""
+        v = id(value)
+        return self.slot_of[self.root[v]], self.offset[v]
 
 
 class Plan:
@@ -184,8 +316,9 @@ class Plan:
         self.input_shape = input_shape
         self.backend = backend
         self.graph_input, self.graph_output, nodes = trace.trace(module, input_shape)
-        self.steps = _Builder(nodes, self.graph_output, packed, backend).build()
-        self.memory = _Memory(self.steps, self.graph_input, self.graph_output)
+        builder = _Builder(nodes, self.graph_output, packed, backend)
+        self.steps = builder.build()
+        self.memory = _Memory(self.steps, self.graph_output, builder.placements)
         self._arenas: list[list[Any]] = []
         self._lock = threading.Lock()
 
@@ -202,7 +335,6 @@ class Plan:
         arena = self._acquire()
         try:
             arrays: dict[int, Any] = {id(self.graph_input): x}
-            out_root = self.memory.storage[id(self.graph_output)]
             for step in self.steps:
                 ins = [arrays[id(v)] for v in step.inputs]
                 if step.is_view:
@@ -210,11 +342,8 @@ class Plan:
                     if step_seconds is not None:
                         step_seconds.append(0.0)
                     continue
-                shape = step.output.shape
-                if id(step.output) == out_root:
-                    out = backend.empty(shape, "model output")
-                else:
-                    out = backend.slot(arena[self.memory.slot_of[id(step.output)]], shape)
+                slot, offset = self.memory.place(step.output)
+                out = backend.slot(arena[slot], step.output.shape, offset)
                 if step_seconds is not None:
                     backend.synchronize()
                 start = time.perf_counter()
@@ -223,8 +352,7 @@ class Plan:
                     backend.synchronize()
                     step_seconds.append(time.perf_counter() - start)
                 arrays[id(step.output)] = out
-            result = arrays[id(self.graph_output)]
-            return result if out_root == id(self.graph_output) else backend.copy(result)
+            return backend.copy(arrays[id(self.graph_output)])
         finally:
             with self._lock:
                 self._arenas.append(arena)

@@ -1,0 +1,184 @@
+"""The plan's memory-saving fusions against torch: sibling convolutions run as one, concatenations written in place.
+
+Each module is built twice, in pycnn.nn and torch.nn with the same attribute names, so one state dict fits both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from test_models import logits, pycnn_model, randomise_batch_norm, torchvision_model
+
+import pycnn
+from pycnn import nn
+
+from conftest import assert_close
+
+torch.set_num_threads(2)
+
+
+def conv_bn_relu(lib: Any, cin: int, cout: int, kernel: int, padding: int = 0) -> Any:
+    return lib.Sequential(lib.Conv2d(cin, cout, kernel, padding=padding, bias=False), lib.BatchNorm2d(cout),
+                          lib.ReLU())
+
+
+class Siblings:
+    """Convolutions of one input: three 1x1 with ReLU (one with a bias instead of a BatchNorm) that run as one;
+    two 3x3 with ReLU that run as one; and four that must not join them: a 1x1 without ReLU, a 1x1 with a
+    residual, a 1x1 with stride 2 and a grouped 1x1."""
+
+    @staticmethod
+    def make(lib: Any) -> Any:
+        cat = nn.cat if lib is nn else torch.cat
+
+        class Module(lib.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.a = conv_bn_relu(lib, 6, 5, 1)
+                self.b = conv_bn_relu(lib, 6, 3, 1)
+                self.c = lib.Sequential(lib.Conv2d(6, 4, 1), lib.ReLU())
+                self.d = lib.Conv2d(6, 2, 1)
+                self.e = conv_bn_relu(lib, 6, 3, 3, padding=1)
+                self.f = conv_bn_relu(lib, 6, 7, 3, padding=1)
+                self.g = lib.Conv2d(6, 5, 1, bias=False)
+                self.s = lib.Conv2d(6, 4, 1, stride=2)
+                self.grouped = lib.Conv2d(6, 4, 1, groups=2)
+                self.relu = lib.ReLU()
+                self.pool = lib.MaxPool2d(2)
+
+            def forward(self, x: Any) -> Any:
+                a = self.a(x)
+                y = cat([a, self.b(x), self.c(x), self.d(x), self.e(x), self.f(x), self.relu(self.g(x) + a),
+                         self.grouped(x)], 1)
+                return cat([self.pool(y), self.s(x)], 1)
+
+        return Module()
+
+
+def pair(make: Any) -> tuple[Any, torch.nn.Module]:
+    reference = make(torch.nn).eval()
+    randomise_batch_norm(reference)
+    ours = make(nn)
+    ours.load_state_dict(reference.state_dict())
+    return ours, reference
+
+
+def plan_of(model: Any, shape: tuple[int, ...]) -> Any:
+    model(np.zeros(shape, np.float32))
+    return model._plans.plan(shape)
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_sibling_convolutions_match_torch(batch: int, rng: np.random.Generator) -> None:
+    model, reference = pair(Siblings.make)
+    x = rng.standard_normal((batch, 6, 8, 10), dtype=np.float32)
+    expected = logits(reference, x)
+    assert_close(model(x), expected, 1e-5)
+    assert_close(model(x), expected, 1e-5)  # the buffers, reused
+
+
+def test_which_convolutions_run_as_one() -> None:
+    model, _ = pair(Siblings.make)
+    plan = plan_of(model, (1, 6, 8, 10))
+    convs = {s.name: [n for n in s.fused if n in ("b.0", "c.0", "f.0")] for s in plan.steps if not s.is_view}
+    assert convs["a.0"] == ["b.0", "c.0"]
+    assert convs["e.0"] == ["f.0"]
+    for alone in ("d", "g", "s", "grouped"):
+        assert convs[alone] == [], alone
+    # At batch 2 a convolution's channels of a joint output would not be contiguous: none join, none is a view.
+    plan = plan_of(model, (2, 6, 8, 10))
+    assert not any(s.is_view for s in plan.steps)
+    assert len(plan.steps) == 12
+
+
+class Concatenations:
+    """Concatenations along channels whose inputs can be written in place, and ones whose inputs cannot: the graph
+    input, a value also read elsewhere, one value twice, a concatenation inside another, and one along width."""
+
+    @staticmethod
+    def make(lib: Any) -> Any:
+        cat = nn.cat if lib is nn else torch.cat
+
+        class Module(lib.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.a = lib.Conv2d(3, 4, 3, padding=1)
+                self.b = lib.Conv2d(3, 2, 1)
+                self.pool = lib.MaxPool2d(3, stride=1, padding=1)
+                self.c = lib.Conv2d(9, 3, 1)
+                self.relu = lib.ReLU()
+
+            def forward(self, x: Any) -> Any:
+                a, b = self.a(x), self.pool(self.b(x))
+                inner = cat([x, a, b], 1)  # x: the graph input; a: read again below; b: in place
+                p = self.relu(self.b(x))
+                twice = cat([p, p], 1)
+                outer = cat([self.relu(self.c(inner)), inner, a, twice], 1)  # a concatenation in place in another
+                wide = cat([outer, self.relu(outer)], 3)
+                return cat([wide, self.relu(wide)], 1)  # the graph output
+
+        return Module()
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_concatenations_match_torch(batch: int, rng: np.random.Generator) -> None:
+    model, reference = pair(Concatenations.make)
+    x = rng.standard_normal((batch, 3, 7, 5), dtype=np.float32)
+    expected = logits(reference, x)
+    first = model(x)
+    assert_close(first, expected, 1e-5)
+    np.testing.assert_array_equal(model(x), first)
+    assert not np.shares_memory(model(x), first)
+
+
+def test_which_concatenation_inputs_are_written_in_place() -> None:
+    model, _ = pair(Concatenations.make)
+    plan = plan_of(model, (1, 3, 7, 5))
+    copied = [[v.shape for v in s.inputs] for s in plan.steps if s.name == "cat"]
+    assert copied == [
+        [(1, 3, 7, 5), (1, 4, 7, 5)],  # inner: x and a
+        [(1, 2, 7, 5), (1, 2, 7, 5)],  # twice: p twice
+        [(1, 9, 7, 5), (1, 4, 7, 5)],  # outer: inner and a, both read elsewhere too
+        [(1, 20, 7, 5), (1, 20, 7, 5)],  # along width: not contiguous
+        [(1, 20, 7, 10)],  # the output: relu(wide) in place
+    ]
+
+
+def test_googlenet_at_batch_1_matches_torchvision(rng: np.random.Generator) -> None:
+    """Inception's 1x1 branches run as one and its branches write into the concatenation (only at batch 1)."""
+    reference = torchvision_model("googlenet")
+    model = pycnn_model("googlenet")
+    model.load_state_dict(reference.state_dict())
+    x = rng.standard_normal((1, 3, 224, 224), dtype=np.float32)
+    assert_close(model(x), logits(reference, x), rtol=1e-3)
+    plan = model._plans.plan(x.shape)
+    joint = [s for s in plan.steps if s.name.endswith("branch1.conv")]
+    assert len(joint) == 9
+    assert all(s.name.replace("branch1", "branch3.0") in s.fused for s in joint)
+    assert sum(len(s.inputs) for s in plan.steps if s.name == "cat") == 9  # each block copies branch1's view
+    with pycnn.nn.eager():
+        assert_close(model(x), logits(reference, x), rtol=1e-3)
+
+
+def test_output_survives_the_steps_after_it(rng: np.random.Generator) -> None:
+    """A forward that computes on after its output: the output's buffer is not reused for what follows."""
+
+    def make(lib: Any) -> Any:
+        class Module(lib.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.a, self.b, self.relu = lib.Conv2d(3, 4, 3), lib.Conv2d(4, 4, 3, padding=1), lib.ReLU()
+
+            def forward(self, x: Any) -> Any:
+                y = self.a(x)
+                self.b(self.b(self.relu(y)))
+                return y
+
+        return Module()
+
+    model, reference = pair(make)
+    x = rng.standard_normal((1, 3, 9, 9), dtype=np.float32)
+    assert_close(model(x), logits(reference, x), 1e-5)
