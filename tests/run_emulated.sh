@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# tests/test_cuda.py without a GPU: pycnn._cuda built for the CPU emulator (-DPYCNN_CUDA_EMULATOR=ON, see
+# CONTRIBUTING.md), which runs the CUDA kernels' indexing, epilogues and barriers, and the CUDA model plans.
+#
+#   tests/run_emulated.sh                    # about 5 minutes on 2 cores, most of it the build
+#   tests/run_emulated.sh -k pools           # any pytest arguments
+#
+# Builds into build/emulated (needs cmake, ninja or make, pybind11), puts the Python sources beside the
+# extensions in build/emulated/pkg and runs pytest there.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${PYCNN_EMULATED_BUILD:-$root/build/emulated}
+python=$(python3 -c 'import sys; print(sys.executable)')
+version=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$root/pycnn/_version.py")
+generator=()
+if command -v ninja > /dev/null; then generator=(-G Ninja); fi
+
+cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DPYCNN_CUDA_EMULATOR=ON \
+      -Dpybind11_DIR="$("$python" -m pybind11 --cmakedir)" -DSKBUILD_PROJECT_VERSION="$version" > /dev/null
+cmake --build "$build" --parallel
+
+pkg=$build/pkg
+rm -rf "$pkg"
+mkdir -p "$pkg"
+cp -r "$root/pycnn" "$pkg/"
+find "$pkg" \( -name '*.so' -o -name __pycache__ \) -prune -exec rm -rf {} +
+cp "$build"/_core.*.so "$build"/_cuda.*.so "$pkg/pycnn/"
+
+export PYTHONPATH=$pkg:$root/tests
+cd "$pkg"  # not the checkout: its pycnn/ has no emulated extension
+"$python" -c 'import pycnn.cuda, sys; sys.exit(not pycnn.cuda.is_available())' || {
+  echo "run_emulated.sh: the emulated build reports no device" >&2
+  exit 2
+}
+exec "$python" -m pytest -p no:cacheprovider --rootdir "$root" "$root/tests/test_cuda.py" "$@"
