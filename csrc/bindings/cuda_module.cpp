@@ -31,8 +31,9 @@ using cuda::Precision;
 using HostArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
 
 float* checked_ptr(const DeviceArray& a, const char* name, const Shape& expected) {
-  require(a.shape() == expected,
-          std::string(name) + " has shape " + shape_str(a.shape()) + ", expected " + shape_str(expected));
+  require(a.shape() == expected, [&] {
+    return std::string(name) + " has shape " + shape_str(a.shape()) + ", expected " + shape_str(expected);
+  });
   return a.data();
 }
 
@@ -41,8 +42,9 @@ const float* optional_ptr(const std::optional<DeviceArray>& a, const char* name,
 }
 
 Shape dims(const DeviceArray& a, const char* name, int ndim) {
-  require(a.shape().size() == size_t(ndim), std::string(name) + " must have " + std::to_string(ndim) +
-                                                " dimensions, got shape " + shape_str(a.shape()));
+  require(a.shape().size() == size_t(ndim), [&] {
+    return std::string(name) + " must have " + std::to_string(ndim) + " dimensions, got shape " + shape_str(a.shape());
+  });
   return a.shape();
 }
 
@@ -119,7 +121,7 @@ void conv2d(const DeviceArray& x, const DeviceArray& w, const std::optional<Devi
 struct PackedConv2d {
   PackedConv2d(const HostArray& w, int64_t groups, const std::string& precision)
       : shape(host_shape(w)), groups(groups), weights(w, cuda::parse_precision(precision)) {
-    require(shape.size() == 4, "weight must have 4 dimensions, got shape " + shape_str(shape));
+    require(shape.size() == 4, [&] { return "weight must have 4 dimensions, got shape " + shape_str(shape); });
     require(groups > 0, "groups must be positive");
   }
   Shape shape;
@@ -138,8 +140,9 @@ void conv2d_packed(const DeviceArray& x, const PackedConv2d& w, const std::optio
 void run_linear(const DeviceArray& x, const Shape& ws, ConvWeightsView w, const std::optional<DeviceArray>& bias,
                 const DeviceArray& out, bool relu) {
   const Shape xs = dims(x, "input", 2);
-  require(ws.size() == 2 && xs[1] == ws[1],
-          "input of shape " + shape_str(xs) + " does not fit weight of shape " + shape_str(ws));
+  require(ws.size() == 2 && xs[1] == ws[1], [&] {
+    return "input of shape " + shape_str(xs) + " does not fit weight of shape " + shape_str(ws);
+  });
   Conv2dParams p{};
   p.batch = xs[0], p.in_channels = xs[1], p.in_h = 1, p.in_w = 1;
   p.out_channels = ws[0], p.out_h = 1, p.out_w = 1, p.groups = 1;
@@ -164,7 +167,7 @@ void linear(const DeviceArray& x, const DeviceArray& w, const std::optional<Devi
 struct PackedLinear {
   PackedLinear(const HostArray& w, const std::string& precision)
       : shape(host_shape(w)), weights(w, cuda::parse_precision(precision)) {
-    require(shape.size() == 2, "weight must have 2 dimensions, got shape " + shape_str(shape));
+    require(shape.size() == 2, [&] { return "weight must have 2 dimensions, got shape " + shape_str(shape); });
   }
   Shape shape;
   DeviceWeights weights;
@@ -247,13 +250,16 @@ void concat(const std::vector<DeviceArray>& inputs, const DeviceArray& out) {
   int64_t channels = 0;
   for (const DeviceArray& x : inputs) {
     const Shape xs = dims(x, "inputs[i]", 3);
-    require(xs[0] == ys[0] && xs[2] == ys[2], "input of shape " + shape_str(xs) + " does not fit out of shape " +
-                                                  shape_str(ys) + " outside the concatenated axis");
+    require(xs[0] == ys[0] && xs[2] == ys[2], [&] {
+      return "input of shape " + shape_str(xs) + " does not fit out of shape " + shape_str(ys) +
+             " outside the concatenated axis";
+    });
     require(x.data() != out.data() || x.size() == 0, "inputs must not be the output array");
     channels += xs[1];
   }
-  require(channels == ys[1], "the inputs have " + std::to_string(channels) + " channels in all, out has " +
-                                 std::to_string(ys[1]));
+  require(channels == ys[1], [&] {
+    return "the inputs have " + std::to_string(channels) + " channels in all, out has " + std::to_string(ys[1]);
+  });
   py::gil_scoped_release release;
   int64_t offset = 0;
   for (const DeviceArray& x : inputs) {

@@ -145,17 +145,18 @@ DeviceArray::DeviceArray(std::shared_ptr<DeviceStorage> storage, Shape shape, in
     : storage_(std::move(storage)), shape_(std::move(shape)), offset_(offset) {}
 
 DeviceArray DeviceArray::empty(const Shape& shape) {
-  for (int64_t d : shape) require(d >= 0, "negative dimension in shape " + shape_str(shape));
+  for (int64_t d : shape) require(d >= 0, [&] { return "negative dimension in shape " + shape_str(shape); });
   return DeviceArray(DeviceStorage::allocate(element_count(shape) * int64_t(sizeof(float))), shape);
 }
 
 float* DeviceArray::data() const { return static_cast<float*>(storage_->data()) + offset_; }
 
 DeviceArray DeviceArray::view(const Shape& shape, int64_t offset) const {
-  for (int64_t d : shape) require(d >= 0, "negative dimension in shape " + shape_str(shape));
-  require(offset >= 0 && offset + element_count(shape) <= size(),
-          "a view of shape " + shape_str(shape) + " at offset " + std::to_string(offset) +
-              " does not fit an array of shape " + shape_str(shape_));
+  for (int64_t d : shape) require(d >= 0, [&] { return "negative dimension in shape " + shape_str(shape); });
+  require(offset >= 0 && offset + element_count(shape) <= size(), [&] {
+    return "a view of shape " + shape_str(shape) + " at offset " + std::to_string(offset) +
+           " does not fit an array of shape " + shape_str(shape_);
+  });
   return DeviceArray(storage_, shape, offset_ + offset);
 }
 
@@ -163,20 +164,22 @@ DeviceArray DeviceArray::reshape(Shape shape) const {
   int64_t known = 1, inferred = -1;
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
-      require(inferred < 0, "only one dimension can be -1 in " + shape_str(shape));
+      require(inferred < 0, [&] { return "only one dimension can be -1 in " + shape_str(shape); });
       inferred = int64_t(i);
     } else {
-      require(shape[i] >= 0, "negative dimension in shape " + shape_str(shape));
+      require(shape[i] >= 0, [&] { return "negative dimension in shape " + shape_str(shape); });
       known *= shape[i];
     }
   }
   if (inferred >= 0) {
-    require(known > 0 && size() % known == 0, "cannot reshape an array of shape " + shape_str(shape_) + " into " +
-                                                  shape_str(shape));
+    require(known > 0 && size() % known == 0, [&] {
+      return "cannot reshape an array of shape " + shape_str(shape_) + " into " + shape_str(shape);
+    });
     shape[size_t(inferred)] = size() / known;
   }
-  require(element_count(shape) == size(),
-          "cannot reshape an array of shape " + shape_str(shape_) + " into " + shape_str(shape));
+  require(element_count(shape) == size(), [&] {
+    return "cannot reshape an array of shape " + shape_str(shape_) + " into " + shape_str(shape);
+  });
   return DeviceArray(storage_, shape, offset_);
 }
 
@@ -198,8 +201,9 @@ py::array_t<float> DeviceArray::to_host() const {
 
 void DeviceArray::copy_from_host(const py::array_t<float, py::array::c_style>& host) const {
   const Shape shape(host.shape(), host.shape() + host.ndim());
-  require(shape == shape_, "cannot copy an array of shape " + shape_str(shape) + " into one of shape " +
-                               shape_str(shape_));
+  require(shape == shape_, [&] {
+    return "cannot copy an array of shape " + shape_str(shape) + " into one of shape " + shape_str(shape_);
+  });
   const float* src = host.data();
   py::gil_scoped_release release;
   cuda::copy_to_device(data(), src, size() * int64_t(sizeof(float)));

@@ -42,8 +42,9 @@ void check_float32(const py::array& a, const char* name) {
 
 const float* in_ptr(const py::array& a, const char* name, const Shape& expected) {
   check_float32(a, name);
-  require(shape_of(a) == expected,
-          std::string(name) + " has shape " + shape_str(shape_of(a)) + ", expected " + shape_str(expected));
+  require(shape_of(a) == expected, [&] {
+    return std::string(name) + " has shape " + shape_str(shape_of(a)) + ", expected " + shape_str(expected);
+  });
   return static_cast<const float*>(a.data());
 }
 
@@ -58,8 +59,10 @@ float* out_ptr(py::array& a, const char* name, const Shape& expected) {
 }
 
 Shape dims(const py::array& a, const char* name, int ndim) {
-  require(a.ndim() == ndim, std::string(name) + " must have " + std::to_string(ndim) + " dimensions, got shape " +
-                                shape_str(shape_of(a)));
+  require(a.ndim() == ndim, [&] {
+    return std::string(name) + " must have " + std::to_string(ndim) + " dimensions, got shape " +
+           shape_str(shape_of(a));
+  });
   return shape_of(a);
 }
 
@@ -93,9 +96,10 @@ struct PackedConv2d {
     const Shape xs{1, shape[1] * groups, shape[2], shape[3]};
     const Conv2dParams p = conv_params(xs, shape, groups, {1, 1}, {0, 0, 0, 0}, {1, 1});
     const ConvAlgorithm a = parse_conv_algorithm(algorithm);
-    require(a != ConvAlgorithm::winograd || winograd_supports(p),
-            "algorithm='winograd' needs 3x3 weights and groups=1, got weight of shape " + shape_str(shape) +
-                " with groups=" + std::to_string(groups));
+    require(a != ConvAlgorithm::winograd || winograd_supports(p), [&] {
+      return "algorithm='winograd' needs 3x3 weights and groups=1, got weight of shape " + shape_str(shape) +
+             " with groups=" + std::to_string(groups);
+    });
     const float* wp = in_ptr(w, "weight", shape);
     without_gil("PackedConv2d", shape, [&] {
       weights = std::make_unique<ConvWeights>(ConvWeights::packed(wp, p, kernels(), a));
@@ -166,7 +170,9 @@ struct PackedLinear {
 void run_linear(const py::array& x, const Shape& ws, const LinearWeights* packed, const py::array* w,
                 const std::optional<py::array>& bias, py::array& out, bool relu) {
   const Shape xs = dims(x, "input", 2);
-  require(xs[1] == ws[1], "input of shape " + shape_str(xs) + " does not fit weight of shape " + shape_str(ws));
+  require(xs[1] == ws[1], [&] {
+    return "input of shape " + shape_str(xs) + " does not fit weight of shape " + shape_str(ws);
+  });
   const float* xp = in_ptr(x, "input", xs);
   const float* wp = w ? in_ptr(*w, "weight", ws) : nullptr;
   const float* bp = optional_ptr(bias, "bias", {ws[0]});
@@ -253,7 +259,7 @@ void softmax(const py::array& x, py::array& out) {
 
 void gemm(const py::array& a, const py::array& b, py::array& out, const std::string& isa) {
   const Shape as = dims(a, "a", 2), bs = dims(b, "b", 2);
-  require(as[1] == bs[0], "a of shape " + shape_str(as) + " does not fit b of shape " + shape_str(bs));
+  require(as[1] == bs[0], [&] { return "a of shape " + shape_str(as) + " does not fit b of shape " + shape_str(bs); });
   const KernelTable& table = isa.empty() ? kernels() : kernels_for(parse_isa(isa));
   const float* ap = in_ptr(a, "a", as);
   const float* bp = in_ptr(b, "b", bs);

@@ -17,9 +17,7 @@ std::string shape_str(const Shape& s) {
   return os.str();
 }
 
-void require(bool ok, const std::string& message) {
-  if (!ok) throw py::value_error(message);
-}
+void fail(const std::string& message) { throw py::value_error(message); }
 
 namespace {
 
@@ -28,9 +26,10 @@ constexpr int64_t kMaxWindowParameter = (int64_t{1} << 31) - 1;
 
 void require_in_range(const Pair& values, int64_t least, const char* what) {
   for (int64_t v : values) {
-    require(v >= least && v <= kMaxWindowParameter, std::string(what) + " must be between " + std::to_string(least) +
-                                                        " and " + std::to_string(kMaxWindowParameter) + ", got " +
-                                                        std::to_string(v));
+    require(v >= least && v <= kMaxWindowParameter, [&] {
+      return std::string(what) + " must be between " + std::to_string(least) + " and " +
+             std::to_string(kMaxWindowParameter) + ", got " + std::to_string(v);
+    });
   }
 }
 
@@ -54,9 +53,10 @@ Conv2dParams conv_params(const Shape& xs, const Shape& ws, int64_t groups, Pair 
   p.out_channels = ws[0];
   p.groups = groups;
   p.window = make_window({ws[2], ws[3]}, stride, padding, dilation);
-  require(p.in_channels % groups == 0 && p.out_channels % groups == 0 && ws[1] == p.in_channels / groups,
-          "weight of shape " + shape_str(ws) + " does not fit input of shape " + shape_str(xs) + " with groups=" +
-              std::to_string(groups));
+  require(p.in_channels % groups == 0 && p.out_channels % groups == 0 && ws[1] == p.in_channels / groups, [&] {
+    return "weight of shape " + shape_str(ws) + " does not fit input of shape " + shape_str(xs) + " with groups=" +
+           std::to_string(groups);
+  });
   const Window2d& w = p.window;
   p.out_h = window_output_size(p.in_h, w.kernel_h, w.stride_h, w.pad_top, w.pad_bottom, w.dilation_h, false);
   p.out_w = window_output_size(p.in_w, w.kernel_w, w.stride_w, w.pad_left, w.pad_right, w.dilation_w, false);

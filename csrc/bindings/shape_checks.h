@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "pycnn/conv_params.h"
@@ -15,7 +16,19 @@ using Pair = std::array<int64_t, 2>;  // (h, w)
 using Quad = std::array<int64_t, 4>;  // (top, bottom, left, right)
 
 std::string shape_str(const Shape& s);
-void require(bool ok, const std::string& message);
+[[noreturn]] void fail(const std::string& message);  // raises ValueError
+
+// Raises ValueError unless ok. The message is a string, or a function that builds one: the checks run on every
+// kernel call, and building messages with shapes in them would cost microseconds each time.
+template <class Message>
+void require(bool ok, Message&& message) {
+  if (ok) return;
+  if constexpr (std::is_invocable_v<Message>) {
+    fail(message());
+  } else {
+    fail(message);
+  }
+}
 
 Window2d make_window(Pair kernel, Pair stride, Quad padding, Pair dilation);
 // The convolution of an input of shape xs (N, C, H, W) by weights of shape ws (K, C/groups, KH, KW).
