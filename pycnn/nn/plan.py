@@ -319,43 +319,50 @@ class Plan:
         builder = _Builder(nodes, self.graph_output, packed, backend)
         self.steps = builder.build()
         self.memory = _Memory(self.steps, self.graph_output, builder.placements)
-        self._arenas: list[list[Any]] = []
+        self._arenas: list[list[Any]] = []  # per concurrent call: each step's output array (None for views)
         self._lock = threading.Lock()
 
     def _acquire(self) -> list[Any]:
         with self._lock:
             if self._arenas:
                 return self._arenas.pop()
-        return [self.backend.empty((n,), "plan buffer") for n in self.memory.slot_sizes]
+        buffers = [self.backend.empty((n,), "plan buffer") for n in self.memory.slot_sizes]
+        outs: list[Any] = []
+        for step in self.steps:
+            if step.is_view:
+                outs.append(None)
+            else:
+                slot, offset = self.memory.place(step.output)
+                outs.append(self.backend.slot(buffers[slot], step.output.shape, offset))
+        return outs
 
     def run(self, x: Any, step_seconds: list[float] | None = None) -> Any:
         """The plan's output for x (an array of the backend's kind); with `step_seconds`, also each step's wall
         time, in step order."""
         backend = self.backend
-        arena = self._acquire()
+        outs = self._acquire()
         try:
             arrays: dict[int, Any] = {id(self.graph_input): x}
-            for step in self.steps:
+            for step, out in zip(self.steps, outs, strict=True):
                 ins = [arrays[id(v)] for v in step.inputs]
-                if step.is_view:
+                if out is None:  # a view
                     arrays[id(step.output)] = step.execute(*ins)
                     if step_seconds is not None:
                         step_seconds.append(0.0)
-                    continue
-                slot, offset = self.memory.place(step.output)
-                out = backend.slot(arena[slot], step.output.shape, offset)
-                if step_seconds is not None:
+                elif step_seconds is None:
+                    step.execute(*ins, out)
+                    arrays[id(step.output)] = out
+                else:
                     backend.synchronize()
-                start = time.perf_counter()
-                step.execute(*ins, out)
-                if step_seconds is not None:
+                    start = time.perf_counter()
+                    step.execute(*ins, out)
                     backend.synchronize()
                     step_seconds.append(time.perf_counter() - start)
-                arrays[id(step.output)] = out
+                    arrays[id(step.output)] = out
             return backend.copy(arrays[id(self.graph_output)])
         finally:
             with self._lock:
-                self._arenas.append(arena)
+                self._arenas.append(outs)
 
     def describe(self) -> str:
         """One line per step: what runs, and what was fused into it."""
