@@ -30,6 +30,7 @@ def main() -> None:
     model = _zoo.build_model(args.model)
     x = np.random.default_rng(0).standard_normal(_zoo.input_shape_for(args.model, args.batch), dtype=np.float32)
     macs = {row.name: row.macs for row in pycnn.summary(model, x.shape).rows}
+    convs_and_linears = {name for name, m in model.named_modules() if isinstance(m, (pycnn.nn.Conv2d, pycnn.nn.Linear))}
     os.environ["PYCNN_VERBOSE"] = "0"
     steps = profile(model, x, args.repeat)
     total = sum(s.seconds for s in steps)
@@ -37,8 +38,8 @@ def main() -> None:
           f"{len(steps)} steps; FMA peak {peak:.0f} GFLOP/s")
     print(f"{'step':58s} {'output':>18s} {'ms':>8s} {'share':>6s} {'GFLOP/s':>8s} {'% peak':>6s}")
     for s in steps:
-        layer = s.name.split(" + ")[0]
-        gflops = 2 * macs.get(layer, 0) / 1e9 / s.seconds if macs.get(layer) and s.seconds > 0 else None
+        step_macs = sum(macs.get(layer, 0) for layer in s.name.split(" + ") if layer in convs_and_linears)
+        gflops = 2 * step_macs / 1e9 / s.seconds if step_macs and s.seconds > 0 else None
         rate = f"{gflops:8.1f} {gflops / peak:6.0%}" if gflops else f"{'':8s} {'':6s}"
         print(f"{s.name[:58]:58s} {'x'.join(map(str, s.output_shape)):>18s} {1e3 * s.seconds:8.3f} "
               f"{s.seconds / total:6.1%} {rate}")
