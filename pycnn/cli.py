@@ -35,8 +35,8 @@ Times the classic CNNs at random weights (no download): pycnn, and beside it PyT
 OpenVINO when importable, with the same weights and input, in alternation in one process (each runtime once the
 previous one's threads have stopped spinning, after 50 ms of untimed calls of its own). Prints one row per
 model: median ms, images/s, GFLOP/s (2 x MACs / time), % of this machine's FMA peak, each peer's median ms and
-pycnn's ratio to it (pycnn ms / peer ms: below 1, pycnn is faster), pycnn's first-call cost and its max error
-relative to torch's logits.
+pycnn's ratio to it (the median over rounds of pycnn ms / peer ms in the same round: below 1, pycnn is faster),
+pycnn's first-call cost and its max error relative to torch's logits.
 
 --json PATH writes every number as JSON:
 {bench_report.__doc__.split("JSON schema", 1)[1].split(chr(10), 1)[1]}"""

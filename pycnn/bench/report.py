@@ -1,8 +1,8 @@
 """The benchmark's outputs: a text table (row by row, as models finish) and a JSON document.
 
-JSON schema ("schema": "pycnn.bench/1"):
+JSON schema ("schema": "pycnn.bench/2"):
 
-    {"schema": "pycnn.bench/1",
+    {"schema": "pycnn.bench/2",
      "config": {...pycnn.config()...},
      "settings": {"models": [str], "batch": int, "threads": int, "repeat": int, "device": "cpu" | "cuda",
                   "peers": {name: version}},
@@ -10,8 +10,9 @@ JSON schema ("schema": "pycnn.bench/1"):
      "results": [{"model": str, "input_shape": [int], "weights": str, "params": int, "macs": int,
                   "pycnn": {"median_ms": float, "times_ms": [float], "images_per_s": float, "gflops": float,
                             "percent_of_peak": float | null, "first_call_ms": float},
-                  "peers": {name: {"median_ms": float, "ratio": float}},   # ratio = pycnn ms / peer ms
-                  "max_rel_error": float | null}]}                         # vs torch's logits
+                  "peers": {name: {"median_ms": float, "times_ms": [float], "ratio": float}},
+                  "max_rel_error": float | null}]}  # vs torch's logits
+    ratio: the median over rounds of pycnn's time / the peer's in the same round (times_ms are in round order)
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 from .results import BenchReport, ModelResult
 
-SCHEMA = "pycnn.bench/1"
+SCHEMA = "pycnn.bench/2"
 _GAP = "  "
 
 
@@ -91,8 +92,9 @@ def footnote(report: BenchReport) -> str:
     if report.peak_gflops is not None:
         notes.append(f"% peak: of the {report.peak_gflops:.0f} GFLOP/s an FMA loop reaches on these threads")
     if report.settings.peers:
-        notes.append("pycnn/peer = pycnn ms / peer ms (below 1: pycnn is faster); same weights and input, "
-                     "timed in alternation; rel err = max |pycnn - torch| / max |torch|")
+        notes.append("pycnn/peer = median over rounds of pycnn ms / peer ms in the same round (below 1: pycnn is "
+                     "faster); same weights and input, timed in alternation; rel err = max |pycnn - torch| / "
+                     "max |torch|")
     notes.append("1st call: tracing, BatchNorm folding and weight packing, then the run")
     return "\n".join(notes)
 
@@ -121,6 +123,7 @@ def _result_json(r: ModelResult) -> dict[str, Any]:
         "macs": r.macs,
         "pycnn": {"median_ms": r.median_ms, "times_ms": r.times_ms, "images_per_s": r.images_per_s,
                   "gflops": r.gflops, "percent_of_peak": r.percent_of_peak, "first_call_ms": r.first_call_ms},
-        "peers": {p: {"median_ms": pr.median_ms, "ratio": pr.ratio} for p, pr in r.peers.items()},
+        "peers": {p: {"median_ms": pr.median_ms, "times_ms": pr.times_ms, "ratio": pr.ratio}
+                  for p, pr in r.peers.items()},
         "max_rel_error": r.max_rel_error,
     }

@@ -19,7 +19,10 @@ class BenchSettings:
 @dataclass(frozen=True)
 class PeerResult:
     median_ms: float
-    ratio: float  # pycnn's median ms / this peer's: below 1, pycnn is faster
+    # The median over rounds of pycnn's time / this peer's in the same round: below 1, pycnn is faster. Pairing
+    # each round's times, taken a few hundred ms apart, cancels the drift of a shared machine over the run.
+    ratio: float
+    times_ms: list[float] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from . import peers as _peers
 from .peak import measure_peak_gflops
 from .progress import Progress
 from .results import BenchReport, BenchSettings, ModelResult, PeerResult
-from .timing import alternating_times, medians, timed_call
+from .timing import alternating_times, medians, paired_ratio, timed_call
 from .workload import Workload, build_workload
 
 
@@ -66,7 +66,8 @@ def _measure(workload: Workload, repeat: int, peak_gflops: float | None, progres
     label = f"{workload.name}: timing"
     times = alternating_times(runners, repeat, None if progress is None else lambda _: progress.advance(label))
     median_s = medians(times)
-    peers = {p: PeerResult(1e3 * median_s[p], median_s["pycnn"] / median_s[p]) for p in workload.peers}
+    peers = {p: PeerResult(1e3 * median_s[p], paired_ratio(times["pycnn"], times[p]), [1e3 * t for t in times[p]])
+             for p in workload.peers}
     counts = summary(workload.model, workload.input.shape)
     return ModelResult(
         model=workload.name, input_shape=tuple(workload.input.shape), weights=workload.weights,

@@ -80,6 +80,12 @@ def medians(times: Mapping[str, list[float]]) -> dict[str, float]:
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def paired_ratio(ours: list[float], theirs: list[float]) -> float:
+    """The median over rounds of ours[i] / theirs[i]: each round's two times were taken moments apart, so the
+    machine's slower and faster spells (seconds long on a shared host) weigh on both alike."""
+    return statistics.median(a / b for a, b in zip(ours, theirs, strict=True))
+
+
 def timed_call(run: Callable[[], object]) -> tuple[float, object]:
     """(seconds, result) of one call: the first call of a model, which compiles its plan, for instance."""
     start = time.perf_counter()
