@@ -5,26 +5,15 @@
 #   tests/run_emulated.sh                    # about 5 minutes on 2 cores, most of it the build
 #   tests/run_emulated.sh -k pools           # any pytest arguments
 #
-# Builds into build/emulated (needs cmake, ninja or make, pybind11), puts the Python sources beside the
-# extensions in build/emulated/pkg and runs pytest there.
+# Builds into build/emulated (needs cmake, ninja or make, pybind11; tests/build_package.sh), puts the Python
+# sources beside the extensions in build/emulated/pkg and runs pytest there.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${PYCNN_EMULATED_BUILD:-$root/build/emulated}
 python=$(python3 -c 'import sys; print(sys.executable)')
-version=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$root/pycnn/_version.py")
-generator=()
-if command -v ninja > /dev/null; then generator=(-G Ninja); fi
-
-cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DPYCNN_CUDA_EMULATOR=ON \
-      -Dpybind11_DIR="$("$python" -m pybind11 --cmakedir)" -DSKBUILD_PROJECT_VERSION="$version" > /dev/null
-cmake --build "$build" --parallel
-
-pkg=$build/pkg
-rm -rf "$pkg"
-mkdir -p "$pkg"
-cp -r "$root/pycnn" "$pkg/"
-find "$pkg" \( -name '*.so' -o -name __pycache__ \) -prune -exec rm -rf {} +
+source "$root/tests/build_package.sh"
+build_package -DPYCNN_CUDA_EMULATOR=ON
 cp "$build"/_core.*.so "$build"/_cuda.*.so "$pkg/pycnn/"
 
 export PYTHONPATH=$pkg:$root/tests

@@ -16,19 +16,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${PYCNN_SANITIZE_BUILD:-$root/build/sanitize}
 python=$(python3 -c 'import sys; print(sys.executable)')  # the interpreter itself, not a wrapper script
-version=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$root/pycnn/_version.py")
-generator=()
-if command -v ninja > /dev/null; then generator=(-G Ninja); fi
-
-cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DPYCNN_SANITIZE=ON -DPYCNN_CUDA=OFF \
-      -Dpybind11_DIR="$("$python" -m pybind11 --cmakedir)" -DSKBUILD_PROJECT_VERSION="$version" > /dev/null
-cmake --build "$build" --parallel
-
-pkg=$build/pkg
-rm -rf "$pkg"
-mkdir -p "$pkg"
-cp -r "$root/pycnn" "$pkg/"
-find "$pkg" \( -name '*.so' -o -name __pycache__ \) -prune -exec rm -rf {} +
+source "$root/tests/build_package.sh"
+build_package -DPYCNN_SANITIZE=ON -DPYCNN_CUDA=OFF
 cp "$build"/_core.*.so "$pkg/pycnn/"
 
 compiler=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")

@@ -25,37 +25,38 @@ def conv_bn_relu(lib: Any, cin: int, cout: int, kernel: int, padding: int = 0) -
                           lib.ReLU())
 
 
-class Siblings:
+def cat_of(lib: Any) -> Any:
+    return nn.cat if lib is nn else torch.cat
+
+
+def siblings(lib: Any) -> Any:
     """Convolutions of one input: three 1x1 with ReLU (one with a bias instead of a BatchNorm) that run as one;
     two 3x3 with ReLU that run as one; and four that must not join them: a 1x1 without ReLU, a 1x1 with a
     residual, a 1x1 with stride 2 and a grouped 1x1."""
+    cat = cat_of(lib)
 
-    @staticmethod
-    def make(lib: Any) -> Any:
-        cat = nn.cat if lib is nn else torch.cat
+    class Siblings(lib.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = conv_bn_relu(lib, 6, 5, 1)
+            self.b = conv_bn_relu(lib, 6, 3, 1)
+            self.c = lib.Sequential(lib.Conv2d(6, 4, 1), lib.ReLU())
+            self.d = lib.Conv2d(6, 2, 1)
+            self.e = conv_bn_relu(lib, 6, 3, 3, padding=1)
+            self.f = conv_bn_relu(lib, 6, 7, 3, padding=1)
+            self.g = lib.Conv2d(6, 5, 1, bias=False)
+            self.s = lib.Conv2d(6, 4, 1, stride=2)
+            self.grouped = lib.Conv2d(6, 4, 1, groups=2)
+            self.relu = lib.ReLU()
+            self.pool = lib.MaxPool2d(2)
 
-        class Module(lib.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.a = conv_bn_relu(lib, 6, 5, 1)
-                self.b = conv_bn_relu(lib, 6, 3, 1)
-                self.c = lib.Sequential(lib.Conv2d(6, 4, 1), lib.ReLU())
-                self.d = lib.Conv2d(6, 2, 1)
-                self.e = conv_bn_relu(lib, 6, 3, 3, padding=1)
-                self.f = conv_bn_relu(lib, 6, 7, 3, padding=1)
-                self.g = lib.Conv2d(6, 5, 1, bias=False)
-                self.s = lib.Conv2d(6, 4, 1, stride=2)
-                self.grouped = lib.Conv2d(6, 4, 1, groups=2)
-                self.relu = lib.ReLU()
-                self.pool = lib.MaxPool2d(2)
+        def forward(self, x: Any) -> Any:
+            a = self.a(x)
+            y = cat([a, self.b(x), self.c(x), self.d(x), self.e(x), self.f(x), self.relu(self.g(x) + a),
+                     self.grouped(x)], 1)
+            return cat([self.pool(y), self.s(x)], 1)
 
-            def forward(self, x: Any) -> Any:
-                a = self.a(x)
-                y = cat([a, self.b(x), self.c(x), self.d(x), self.e(x), self.f(x), self.relu(self.g(x) + a),
-                         self.grouped(x)], 1)
-                return cat([self.pool(y), self.s(x)], 1)
-
-        return Module()
+    return Siblings()
 
 
 def pair(make: Any) -> tuple[Any, torch.nn.Module]:
@@ -73,7 +74,7 @@ def plan_of(model: Any, shape: tuple[int, ...]) -> Any:
 
 @pytest.mark.parametrize("batch", [1, 2])
 def test_sibling_convolutions_match_torch(batch: int, rng: np.random.Generator) -> None:
-    model, reference = pair(Siblings.make)
+    model, reference = pair(siblings)
     x = rng.standard_normal((batch, 6, 8, 10), dtype=np.float32)
     expected = logits(reference, x)
     assert_close(model(x), expected, 1e-5)
@@ -81,7 +82,7 @@ def test_sibling_convolutions_match_torch(batch: int, rng: np.random.Generator) 
 
 
 def test_which_convolutions_run_as_one() -> None:
-    model, _ = pair(Siblings.make)
+    model, _ = pair(siblings)
     plan = plan_of(model, (1, 6, 8, 10))
     convs = {s.name: [n for n in s.fused if n in ("b.0", "c.0", "f.0")] for s in plan.steps if not s.is_view}
     assert convs["a.0"] == ["b.0", "c.0"]
@@ -94,38 +95,35 @@ def test_which_convolutions_run_as_one() -> None:
     assert len(plan.steps) == 12
 
 
-class Concatenations:
+def concatenations(lib: Any) -> Any:
     """Concatenations along channels whose inputs can be written in place, and ones whose inputs cannot: the graph
     input, a value also read elsewhere, one value twice, a concatenation inside another, and one along width."""
+    cat = cat_of(lib)
 
-    @staticmethod
-    def make(lib: Any) -> Any:
-        cat = nn.cat if lib is nn else torch.cat
+    class Concatenations(lib.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = lib.Conv2d(3, 4, 3, padding=1)
+            self.b = lib.Conv2d(3, 2, 1)
+            self.pool = lib.MaxPool2d(3, stride=1, padding=1)
+            self.c = lib.Conv2d(9, 3, 1)
+            self.relu = lib.ReLU()
 
-        class Module(lib.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.a = lib.Conv2d(3, 4, 3, padding=1)
-                self.b = lib.Conv2d(3, 2, 1)
-                self.pool = lib.MaxPool2d(3, stride=1, padding=1)
-                self.c = lib.Conv2d(9, 3, 1)
-                self.relu = lib.ReLU()
+        def forward(self, x: Any) -> Any:
+            a, b = self.a(x), self.pool(self.b(x))
+            inner = cat([x, a, b], 1)  # x: the graph input; a: read again below; b: in place
+            p = self.relu(self.b(x))
+            twice = cat([p, p], 1)
+            outer = cat([self.relu(self.c(inner)), inner, a, twice], 1)  # a concatenation in place in another
+            wide = cat([outer, self.relu(outer)], 3)
+            return cat([wide, self.relu(wide)], 1)  # the graph output
 
-            def forward(self, x: Any) -> Any:
-                a, b = self.a(x), self.pool(self.b(x))
-                inner = cat([x, a, b], 1)  # x: the graph input; a: read again below; b: in place
-                p = self.relu(self.b(x))
-                twice = cat([p, p], 1)
-                outer = cat([self.relu(self.c(inner)), inner, a, twice], 1)  # a concatenation in place in another
-                wide = cat([outer, self.relu(outer)], 3)
-                return cat([wide, self.relu(wide)], 1)  # the graph output
-
-        return Module()
+    return Concatenations()
 
 
 @pytest.mark.parametrize("batch", [1, 3])
 def test_concatenations_match_torch(batch: int, rng: np.random.Generator) -> None:
-    model, reference = pair(Concatenations.make)
+    model, reference = pair(concatenations)
     x = rng.standard_normal((batch, 3, 7, 5), dtype=np.float32)
     expected = logits(reference, x)
     first = model(x)
@@ -135,7 +133,7 @@ def test_concatenations_match_torch(batch: int, rng: np.random.Generator) -> Non
 
 
 def test_which_concatenation_inputs_are_written_in_place() -> None:
-    model, _ = pair(Concatenations.make)
+    model, _ = pair(concatenations)
     plan = plan_of(model, (1, 3, 7, 5))
     copied = [[v.shape for v in s.inputs] for s in plan.steps if s.name == "cat"]
     assert copied == [

@@ -183,7 +183,7 @@ class _Builder:
             conv: Conv2d = node.module  # type: ignore[assignment]
             tail = self._conv_tail(node)
             if conv.groups == 1 and tail.add is None:
-                key = (id(node.inputs[0]), conv.kernel_size, conv.window, tail.relu is not None)
+                key = (id(node.inputs[0]), conv.window, tail.relu is not None)
                 groups.setdefault(key, []).append(node)
         return {id(g[0]): g for g in groups.values() if len(g) > 1}
 
