@@ -30,7 +30,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--net", choices=["alexnet", "vgg16", "googlenet", "resnet50"])
-    parser.add_argument("--algorithm", choices=["auto", "gemm", "direct", "winograd"], default="auto",
+    parser.add_argument("--algorithm", choices=["auto", "gemm", "gemm_transposed", "direct", "winograd"],
+                        default="auto",
                         help="winograd applies to 3x3 stride-1 layers only; the others keep the automatic choice")
     args = parser.parse_args()
     pycnn.set_num_threads(args.threads)

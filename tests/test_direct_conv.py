@@ -124,7 +124,8 @@ def test_algorithm_choice() -> None:
     assert choice((8, 3, 224, 224), (64, 3, 7, 7), stride=2) == "direct"
     assert choice((1, 256, 28, 28), (256, 256, 3, 3), stride=2) == "direct"
     assert choice((1, 128, 56, 56), (128, 128, 3, 3), stride=2) == "direct"
-    assert choice((8, 256, 28, 28), (256, 256, 3, 3), stride=2) == "gemm"  # a batch gives GEMM columns enough
+    # a batch gives GEMM enough columns (transposed: 196 positions per image fill its rows better)
+    assert choice((8, 256, 28, 28), (256, 256, 3, 3), stride=2) == "gemm_transposed"
     assert choice((8, 512, 14, 14), (512, 512, 3, 3), stride=2) == "direct"  # ... but on 7×7 outputs
     assert choice((1, 64, 56, 56), (64, 64, 3, 3), dilation=2) == "direct"
     assert choice((1, 64, 56, 56), (64, 32, 3, 3), groups=2) == "direct"
@@ -136,5 +137,6 @@ def test_algorithm_choice() -> None:
 
 
 def test_errors() -> None:
-    with pytest.raises(ValueError, match="algorithm must be 'gemm', 'winograd' or 'direct', got 'fft'"):
+    accepted = "'gemm', 'gemm_transposed', 'winograd' or 'direct'"
+    with pytest.raises(ValueError, match=f"algorithm must be {accepted}, got 'fft'"):
         _core.PackedConv2d(np.zeros((8, 8, 3, 3), np.float32), 1, "fft")

@@ -83,10 +83,11 @@ void without_gil(const char* op, const Shape& input, Kernel&& kernel) {
 namespace bind {
 
 ConvAlgorithm parse_conv_algorithm(const std::string& name) {
-  for (ConvAlgorithm a : {ConvAlgorithm::gemm, ConvAlgorithm::winograd, ConvAlgorithm::direct}) {
+  for (ConvAlgorithm a : {ConvAlgorithm::gemm, ConvAlgorithm::gemm_transposed, ConvAlgorithm::winograd,
+                          ConvAlgorithm::direct}) {
     if (name == conv_algorithm_name(a)) return a;
   }
-  throw py::value_error("algorithm must be 'gemm', 'winograd' or 'direct', got '" + name + "'");
+  throw py::value_error("algorithm must be 'gemm', 'gemm_transposed', 'winograd' or 'direct', got '" + name + "'");
 }
 
 // Convolution weights prepared once, for one algorithm, in the layout of the ISA in use when packing.
@@ -127,10 +128,11 @@ void run_conv2d(const py::array& x, const Shape& ws, const ConvWeights* packed, 
   without_gil("conv2d", xs, [&] {
     if (packed) {
       pycnn::conv2d(p, xp, *packed, ep, yp);
-    } else if (choose_conv_algorithm(p, kernels()) == ConvAlgorithm::direct) {
+    } else if (const ConvAlgorithm a = choose_conv_algorithm(p, kernels());
+               a == ConvAlgorithm::direct || a == ConvAlgorithm::gemm_transposed) {
       // Packing the filters NR channels wide costs what a GEMM spends packing them as A; Winograd's transform
       // does not pay for a single call, so one-off calls take GEMM there.
-      pycnn::conv2d(p, xp, ConvWeights::packed(wp, p, kernels(), ConvAlgorithm::direct), ep, yp);
+      pycnn::conv2d(p, xp, ConvWeights::packed(wp, p, kernels(), a), ep, yp);
     } else {
       pycnn::conv2d(p, xp, ConvWeights(wp, p, kernels()), ep, yp);
     }
@@ -348,7 +350,8 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("isa", [](const bind::PackedConv2d& w) { return isa_name(w.weights->kernels().isa); });
   m.def("conv_algorithm", &bind::conv_algorithm, py::arg("input_shape"), py::arg("weight_shape"), py::arg("stride"),
         py::arg("padding"), py::arg("dilation"), py::arg("groups"),
-        "The algorithm pycnn picks for this convolution in a model plan: 'winograd', 'direct' or 'gemm'.");
+        "The algorithm pycnn picks for this convolution in a model plan: 'winograd', 'direct', 'gemm' or "
+        "'gemm_transposed'.");
   m.def("conv2d_packed", &bind::conv2d_packed, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("out"),
         py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("relu") = false,
         py::arg("residual") = py::none());

@@ -32,7 +32,7 @@ void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem
                int64_t n0, int64_t n1) {
   const int mr = kern.mr, nr = kern.nr;
   const int64_t kc_max = std::max<int64_t>(1, std::min(kern.kc, shape.k));
-  const bool rows_outer = shape.k <= kRowsOuterMaxK;
+  const bool rows_outer = shape.k <= kRowsOuterMaxK && !pr.transpose_c;
   // Each B panel serves one row block, right away: packed at that moment, or read in place. (Several row blocks,
   // or rows outside, re-read B: packed, it is compact.)
   const bool panel_at_a_time = m1 - m0 <= kern.mc && !rows_outer;
@@ -47,6 +47,7 @@ void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem
   UkernelArgs args{};
   args.ldc = pr.ldc;
   args.ldr = pr.ldr;
+  args.transpose_c = pr.transpose_c;
   bool last = false;
   for (int64_t k0 = 0; !last; k0 += kern.kc) {  // runs once even for k = 0, to write bias and zeros
     const int64_t kc = std::min(kern.kc, shape.k - k0);
@@ -76,10 +77,11 @@ void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem
         args.b = b.first;
         args.ldb = b.second;
         args.n = static_cast<int>(std::min<int64_t>(nr, n1 - j));
-        args.c = pr.c + i * pr.ldc + j;
+        auto at = [&](int64_t ld) { return pr.transpose_c ? j * ld + i : i * ld + j; };  // element (i, j)
+        args.c = pr.c + at(pr.ldc);
         args.bias_row = last && pr.bias_row ? pr.bias_row + i : nullptr;
         args.bias_col = last && pr.bias_col ? pr.bias_col + j : nullptr;
-        args.residual = last && pr.residual ? pr.residual + i * pr.ldr + j : nullptr;
+        args.residual = last && pr.residual ? pr.residual + at(pr.ldr) : nullptr;
         kern.run(args);
       };
       if (rows_outer) {
@@ -96,13 +98,21 @@ void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem
   }
 }
 
-// How many row and column tiles to cut each problem into. Columns first: cutting rows repacks B
-// (im2col) once per row tile. Enough tiles for every thread, and a count that shares out evenly.
+// How many row and column tiles to cut each problem into: enough for every thread, and a count that shares out
+// evenly. Every column tile goes over all of A's rows again, every row tile over all of B's columns, so the axis
+// cut first is the one whose crossing operand costs less to go over again: a packed one a read and a write (a
+// convolution's input, packed by im2col), a prepacked one a read (weights). At equal cost, columns.
 struct Tiling {
   int64_t m_tile, n_tile, m_tiles, n_tiles;
 };
 
-Tiling choose_tiling(const GemmKernel& kern, const GemmShape& s, int64_t problems, int threads) {
+bool rows_first(const GemmShape& s, const GemmProblem& pr) {
+  const int64_t a_cost = s.m * (pr.a->packs() ? 2 : 1), b_cost = s.n * (pr.b->packs() ? 2 : 1);
+  return b_cost < a_cost;
+}
+
+Tiling choose_tiling(const GemmKernel& kern, const GemmShape& s, int64_t problems, bool cut_rows_first,
+                     int threads) {
   constexpr int64_t kSerialMacs = int64_t{1} << 18;  // below this, waking threads costs more than it saves
   // Rows outside re-read a task's packed B for every row tile: keep it to 1 MB, so that it stays in L2 (a 1×1
   // convolution 256 deep on 56×56 images, one task per image at batch 8, had packed 3 MB).
@@ -113,8 +123,12 @@ Tiling choose_tiling(const GemmKernel& kern, const GemmShape& s, int64_t problem
   if (threads > 1 && problems * s.m * s.n * s.k >= kSerialMacs) {
     const int64_t min_n_tile = 4 * kern.nr;
     auto even = [&] { return (problems * m_tiles * n_tiles) % threads == 0 || problems * m_tiles * n_tiles >= 8 * threads; };
+    auto cut_rows = [&] {
+      while (!even() && ceil_div(s.m, m_tiles + 1) >= kern.mr) ++m_tiles;
+    };
+    if (cut_rows_first) cut_rows();
     while (!even() && ceil_div(s.n, n_tiles + 1) >= min_n_tile) ++n_tiles;
-    while (!even() && ceil_div(s.m, m_tiles + 1) >= kern.mr) ++m_tiles;
+    cut_rows();
   }
   const int64_t n_tile = round_up(ceil_div(s.n, n_tiles), kern.nr);
   const int64_t m_tile = round_up(ceil_div(s.m, m_tiles), kern.mr);
@@ -125,7 +139,8 @@ Tiling choose_tiling(const GemmKernel& kern, const GemmShape& s, int64_t problem
 
 void gemm_batched(const GemmKernel& kern, GemmShape shape, const std::vector<GemmProblem>& problems) {
   if (shape.m == 0 || shape.n == 0 || problems.empty()) return;
-  const Tiling t = choose_tiling(kern, shape, static_cast<int64_t>(problems.size()), get_num_threads());
+  const Tiling t = choose_tiling(kern, shape, static_cast<int64_t>(problems.size()), rows_first(shape, problems[0]),
+                                 get_num_threads());
   const int64_t per_problem = t.m_tiles * t.n_tiles;
   parallel_for(static_cast<int64_t>(problems.size()) * per_problem, [&](int64_t task) {
     const GemmProblem& pr = problems[task / per_problem];

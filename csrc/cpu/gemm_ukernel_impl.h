@@ -10,7 +10,8 @@
 //
 // V provides: type T; int width; T zero(); T load(const float*) and store(float*, T), both unaligned;
 // T set1(float); T fmadd(T a, T b, T c) = a*b + c; T add(T, T); T sub(T, T); T mul(T, T); T relu(T), a max(0, x)
-// that keeps NaN.
+// that keeps NaN; load_first(p, n) and store_first(p, v, n), which touch only the lanes below n, and
+// load_strided(p, stride, n) (p[0], p[stride], ... of which only the first n are read).
 
 template <class V, int MR, int NV>
 void gemm_ukernel(const pycnn::UkernelArgs& p) {
@@ -21,12 +22,18 @@ void gemm_ukernel(const pycnn::UkernelArgs& p) {
   // C (and the residual) are read and written only after the loop: ask for their lines now, so they arrive
   // while the FMAs run instead of stalling the stores.
 #if defined(__GNUC__)
-  for (int i = 0; i < p.m; ++i) {
-    for (int j = 0; j < NR; j += 16) __builtin_prefetch(p.c + i * p.ldc + j, 1);
-  }
-  if (p.residual) {
+  if (p.transpose_c) {  // a column of the tile is a run of m floats: its first and last line
+    for (int j = 0; j < p.n; ++j) {
+      __builtin_prefetch(p.c + j * p.ldc, 1);
+      __builtin_prefetch(p.c + j * p.ldc + p.m - 1, 1);
+      if (p.residual) __builtin_prefetch(p.residual + j * p.ldr);
+    }
+  } else {
     for (int i = 0; i < p.m; ++i) {
-      for (int j = 0; j < NR; j += 16) __builtin_prefetch(p.residual + i * p.ldr + j);
+      for (int j = 0; j < NR; j += 16) __builtin_prefetch(p.c + i * p.ldc + j, 1);
+      if (p.residual) {
+        for (int j = 0; j < NR; j += 16) __builtin_prefetch(p.residual + i * p.ldr + j);
+      }
     }
   }
 #endif
@@ -40,9 +47,11 @@ void gemm_ukernel(const pycnn::UkernelArgs& p) {
   for (int64_t k = 0; k < p.kc; ++k) {
     T bv[NV];
 #if defined(__GNUC__)
-    if (MR < 8) {  // few rows: B streams from memory faster than the FMAs use it, so fetch it well ahead
+    // Weights used for few positions stream from memory: fetch them ahead. They are B when the tile has few rows (B
+    // then streams faster than the FMAs use it: well ahead) or C is transposed (a convolution's filters), else A.
+    if (MR < 8 || p.transpose_c) {
       for (int j = 0; j < NR; j += 16) __builtin_prefetch(b + 64 * p.ldb + j);
-    } else {  // A comes from memory when weights are used for few columns (small images at batch 1)
+    } else {
       __builtin_prefetch(a + 32 * MR);
     }
 #endif
@@ -55,7 +64,7 @@ void gemm_ukernel(const pycnn::UkernelArgs& p) {
     b += p.ldb;
   }
 
-  if (p.m == MR && p.n == NR) {
+  if (p.m == MR && p.n == NR && !p.transpose_c) {
     for (int i = 0; i < MR; ++i) {
       for (int j = 0; j < NV; ++j) {
         float* c = p.c + i * p.ldc + j * W;
@@ -71,10 +80,27 @@ void gemm_ukernel(const pycnn::UkernelArgs& p) {
     return;
   }
 
-  // Edge tile: spill the registers, then write the corner that exists with the same operations in scalar.
+  // Spill the registers; then an edge tile writes the corner that exists with the same operations in scalar, and
+  // a transposed one gathers each column of the tile into vectors.
   alignas(64) float tile[MR][NR];
   for (int i = 0; i < MR; ++i) {
     for (int j = 0; j < NV; ++j) V::store(&tile[i][j * W], acc[i][j]);
+  }
+  if (p.transpose_c) {
+    for (int j = 0; j < p.n; ++j) {
+      float* c = p.c + j * p.ldc;
+      for (int i = 0; i < p.m; i += W) {
+        const int64_t left = p.m - i;
+        T v = V::load_strided(&tile[i][j], NR, left);
+        if (p.accumulate) v = V::add(v, V::load_first(c + i, left));
+        if (p.bias_row) v = V::add(v, V::load_first(p.bias_row + i, left));
+        if (p.bias_col) v = V::add(v, V::set1(p.bias_col[j]));
+        if (p.residual) v = V::add(v, V::load_first(p.residual + j * p.ldr + i, left));
+        if (p.relu) v = V::relu(v);
+        V::store_first(c + i, v, left);
+      }
+    }
+    return;
   }
   for (int i = 0; i < p.m; ++i) {
     float* c = p.c + i * p.ldc;

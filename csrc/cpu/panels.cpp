@@ -29,6 +29,15 @@ bool copy_full_panel(const float* src, int64_t src_stride, int64_t kc, int r, fl
     case 8:
       copy_rows<8>(src, src_stride, kc, dst);
       return true;
+    case 14:  // the MRs: a convolution's input packed as A (the transposed GEMM)
+      copy_rows<14>(src, src_stride, kc, dst);
+      return true;
+    case 6:
+      copy_rows<6>(src, src_stride, kc, dst);
+      return true;
+    case 4:
+      copy_rows<4>(src, src_stride, kc, dst);
+      return true;
     default:
       return false;
   }

@@ -12,8 +12,9 @@ namespace pycnn {
 struct GemmProblem {
   const PanelSource* a;
   const PanelSource* b;
-  float* c;
+  float* c;  // element (i, j) at c[i * ldc + j], or at c[j * ldc + i] when transpose_c (the residual likewise)
   int64_t ldc;
+  bool transpose_c = false;
   const float* bias_row = nullptr;
   const float* bias_col = nullptr;
   const float* residual = nullptr;

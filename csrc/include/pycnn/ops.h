@@ -11,16 +11,17 @@
 
 namespace pycnn {
 
-// How a convolution is computed: im2col + GEMM (any convolution), or Winograd F(4×4, 3×3) (winograd.h).
-enum class ConvAlgorithm : int { gemm = 0, winograd = 1, direct = 2 };
+// How a convolution is computed: im2col + GEMM (any convolution), the same GEMM transposed — output positions as its
+// rows, channels as its columns —, Winograd F(4×4, 3×3) (winograd.h), or direct (direct_conv.h).
+enum class ConvAlgorithm : int { gemm = 0, winograd = 1, direct = 2, gemm_transposed = 3 };
 
 const char* conv_algorithm_name(ConvAlgorithm a);
 // The faster algorithm for this layer shape (conv2d.cpp explains the rule).
 ConvAlgorithm choose_conv_algorithm(const Conv2dParams& p, const KernelTable& kernels);
 
 // Convolution weights prepared for one algorithm: for GEMM, one A operand per group (views of the caller's
-// array, or packed once); for direct convolution, each group's filters packed NR output channels wide; for
-// Winograd, the transformed filters.
+// array, or packed once); for the transposed GEMM and direct convolution, each group's filters packed NR output
+// channels wide; for Winograd, the transformed filters.
 class ConvWeights {
  public:
   // Views `w` (out_channels × in_channels/groups × KH × KW) for one GEMM call.

@@ -16,8 +16,9 @@ struct UkernelArgs {
   const float* a;  // element (i, k) at a[k * MR + i]
   const float* b;  // element (k, j) at b[k * ldb + j]: ldb = NR when packed, more when read in place
   int64_t ldb;
-  float* c;        // row-major, row stride ldc
+  float* c;  // element (i, j) at c[i * ldc + j], or at c[j * ldc + i] when transpose_c; the residual likewise
   int64_t ldc;
+  bool transpose_c;  // C is stored column by column: a convolution computed with its positions as the rows
   int m, n;         // rows and columns of the tile that exist (1..MR, 1..NR)
   bool accumulate;  // C += A·B instead of C = A·B
   // Epilogue, applied in this order: + bias_row[i] + bias_col[j] + residual[i][j], then ReLU.
