@@ -122,7 +122,10 @@ Tiling choose_tiling(const GemmKernel& kern, const GemmShape& s, int64_t problem
   int64_t n_tiles = ceil_div(s.n, nc), m_tiles = 1;
   if (threads > 1 && problems * s.m * s.n * s.k >= kSerialMacs) {
     const int64_t min_n_tile = 4 * kern.nr;
-    auto even = [&] { return (problems * m_tiles * n_tiles) % threads == 0 || problems * m_tiles * n_tiles >= 8 * threads; };
+    auto even = [&] {
+      const int64_t tiles = problems * m_tiles * n_tiles;
+      return tiles % threads == 0 || tiles >= 8 * threads;
+    };
     auto cut_rows = [&] {
       while (!even() && ceil_div(s.m, m_tiles + 1) >= kern.mr) ++m_tiles;
     };

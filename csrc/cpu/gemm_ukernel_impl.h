@@ -10,8 +10,8 @@
 //
 // V provides: type T; int width; T zero(); T load(const float*) and store(float*, T), both unaligned;
 // T set1(float); T fmadd(T a, T b, T c) = a*b + c; T add(T, T); T sub(T, T); T mul(T, T); T relu(T), a max(0, x)
-// that keeps NaN; load_first(p, n) and store_first(p, v, n), which touch only the lanes below n, and
-// load_strided(p, stride, n) (p[0], p[stride], ... of which only the first n are read).
+// that keeps NaN; load_first(p, n) and store_first(p, v, n), which touch only the lanes below n; transpose(T[width]),
+// in place.
 
 template <class V, int MR, int NV>
 void gemm_ukernel(const pycnn::UkernelArgs& p) {
@@ -64,7 +64,32 @@ void gemm_ukernel(const pycnn::UkernelArgs& p) {
     b += p.ldb;
   }
 
-  if (p.m == MR && p.n == NR && !p.transpose_c) {
+  if (p.transpose_c) {
+    // Each W×W block of the tile transposes in registers (rows past MR are zero); then every channel's run of
+    // positions is one vector.
+    for (int i0 = 0; i0 < MR && i0 < p.m; i0 += W) {
+      const int64_t left = p.m - i0;
+      for (int jv = 0; jv < NV; ++jv) {
+        T block[W];
+        for (int r = 0; r < W; ++r) block[r] = i0 + r < MR ? acc[i0 + r][jv] : V::zero();
+        V::transpose(block);
+        for (int c = 0; c < W && jv * W + c < p.n; ++c) {
+          const int j = jv * W + c;
+          float* out = p.c + j * p.ldc + i0;
+          T v = block[c];
+          if (p.accumulate) v = V::add(v, V::load_first(out, left));
+          if (p.bias_row) v = V::add(v, V::load_first(p.bias_row + i0, left));
+          if (p.bias_col) v = V::add(v, V::set1(p.bias_col[j]));
+          if (p.residual) v = V::add(v, V::load_first(p.residual + j * p.ldr + i0, left));
+          if (p.relu) v = V::relu(v);
+          V::store_first(out, v, left);
+        }
+      }
+    }
+    return;
+  }
+
+  if (p.m == MR && p.n == NR) {
     for (int i = 0; i < MR; ++i) {
       for (int j = 0; j < NV; ++j) {
         float* c = p.c + i * p.ldc + j * W;
@@ -80,27 +105,10 @@ void gemm_ukernel(const pycnn::UkernelArgs& p) {
     return;
   }
 
-  // Spill the registers; then an edge tile writes the corner that exists with the same operations in scalar, and
-  // a transposed one gathers each column of the tile into vectors.
+  // Edge tile: spill the registers, then write the corner that exists with the same operations in scalar.
   alignas(64) float tile[MR][NR];
   for (int i = 0; i < MR; ++i) {
     for (int j = 0; j < NV; ++j) V::store(&tile[i][j * W], acc[i][j]);
-  }
-  if (p.transpose_c) {
-    for (int j = 0; j < p.n; ++j) {
-      float* c = p.c + j * p.ldc;
-      for (int i = 0; i < p.m; i += W) {
-        const int64_t left = p.m - i;
-        T v = V::load_strided(&tile[i][j], NR, left);
-        if (p.accumulate) v = V::add(v, V::load_first(c + i, left));
-        if (p.bias_row) v = V::add(v, V::load_first(p.bias_row + i, left));
-        if (p.bias_col) v = V::add(v, V::set1(p.bias_col[j]));
-        if (p.residual) v = V::add(v, V::load_first(p.residual + j * p.ldr + i, left));
-        if (p.relu) v = V::relu(v);
-        V::store_first(c + i, v, left);
-      }
-    }
-    return;
   }
   for (int i = 0; i < p.m; ++i) {
     float* c = p.c + i * p.ldc;

@@ -45,6 +45,27 @@ struct Avx2 {
       if (mask >> l & 1u) base[offset[l]] = lanes[l];
     }
   }
+  // In place: r[c] becomes column c of the 8×8 matrix whose rows were r[0..7] (as Avx512::transpose, two lanes).
+  static void transpose(T r[width]) {
+    T t[width];
+    for (int k = 0; k < width; k += 2) {
+      t[k] = _mm256_unpacklo_ps(r[k], r[k + 1]);
+      t[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);
+    }
+    auto lo = [](T a, T b) { return _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(a), _mm256_castps_pd(b))); };
+    auto hi = [](T a, T b) { return _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(a), _mm256_castps_pd(b))); };
+    T u[width];  // u[4k + c], lane l: column 4l + c of rows 4k..4k+3
+    for (int k = 0; k < width; k += 4) {
+      u[k] = lo(t[k], t[k + 2]);
+      u[k + 1] = hi(t[k], t[k + 2]);
+      u[k + 2] = lo(t[k + 1], t[k + 3]);
+      u[k + 3] = hi(t[k + 1], t[k + 3]);
+    }
+    for (int c = 0; c < 4; ++c) {
+      r[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
+      r[4 + c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+    }
+  }
   // p[0], p[stride], ... of which the first n exist.
   static T load_strided(const float* p, int64_t stride, int64_t n) {
     if (stride == 1) return load_first(p, n);

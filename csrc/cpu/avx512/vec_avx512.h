@@ -19,6 +19,39 @@ struct Avx512 {
   static T max_nan(T a, T b) {
     return _mm512_mask_mov_ps(_mm512_maskz_max_ps(0xFFFF, a, b), _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
   }
+  // In place: r[c] becomes column c of the 16×16 matrix whose rows were r[0..15]. Pairs of rows interleave, then
+  // pairs of pairs (each 128-bit lane then holds a 4×4 block, transposed), then the 4×4 grid of lanes transposes.
+  // The maskz forms, all lanes on: GCC 12 warns on the plain forms' undefined pass-through operands.
+  static void transpose(T r[width]) {
+    T t[width];
+    for (int k = 0; k < width; k += 2) {
+      t[k] = _mm512_maskz_unpacklo_ps(0xFFFF, r[k], r[k + 1]);
+      t[k + 1] = _mm512_maskz_unpackhi_ps(0xFFFF, r[k], r[k + 1]);
+    }
+    auto lo = [](T a, T b) {
+      return _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(0xFF, _mm512_castps_pd(a), _mm512_castps_pd(b)));
+    };
+    auto hi = [](T a, T b) {
+      return _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(0xFF, _mm512_castps_pd(a), _mm512_castps_pd(b)));
+    };
+    T u[width];  // u[4k + c], lane l: column 4l + c of rows 4k..4k+3
+    for (int k = 0; k < width; k += 4) {
+      u[k] = lo(t[k], t[k + 2]);
+      u[k + 1] = hi(t[k], t[k + 2]);
+      u[k + 2] = lo(t[k + 1], t[k + 3]);
+      u[k + 3] = hi(t[k + 1], t[k + 3]);
+    }
+    for (int c = 0; c < 4; ++c) {
+      const T v0 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[c], u[4 + c], _MM_SHUFFLE(1, 0, 1, 0));
+      const T v1 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[c], u[4 + c], _MM_SHUFFLE(3, 2, 3, 2));
+      const T v2 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[8 + c], u[12 + c], _MM_SHUFFLE(1, 0, 1, 0));
+      const T v3 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[8 + c], u[12 + c], _MM_SHUFFLE(3, 2, 3, 2));
+      r[c] = _mm512_maskz_shuffle_f32x4(0xFFFF, v0, v2, _MM_SHUFFLE(2, 0, 2, 0));
+      r[4 + c] = _mm512_maskz_shuffle_f32x4(0xFFFF, v0, v2, _MM_SHUFFLE(3, 1, 3, 1));
+      r[8 + c] = _mm512_maskz_shuffle_f32x4(0xFFFF, v1, v3, _MM_SHUFFLE(2, 0, 2, 0));
+      r[12 + c] = _mm512_maskz_shuffle_f32x4(0xFFFF, v1, v3, _MM_SHUFFLE(3, 1, 3, 1));
+    }
+  }
   // Lanes below n (all when n ≥ 16, none when n ≤ 0): the others are not read, and load as zero.
   static __mmask16 first(int64_t n) {
     return n >= width ? 0xFFFF : n <= 0 ? 0 : static_cast<__mmask16>((1u << n) - 1);

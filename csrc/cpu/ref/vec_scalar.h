@@ -23,5 +23,6 @@ struct Scalar {
   static void scatter(float* base, const int64_t* offset, uint32_t mask, T v) {
     if (mask & 1u) base[*offset] = v;
   }
+  static void transpose(T* /*r*/) {}  // a 1×1 matrix
   static T load_strided(const float* p, int64_t /*stride*/, int64_t n) { return load_first(p, n); }
 };
