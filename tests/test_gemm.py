@@ -13,9 +13,9 @@ import itertools
 import numpy as np
 import pytest
 
+import pycnn
 from pycnn import _core
 
-from conftest import assert_close
 from reference import AVAILABLE_ISAS, normal, small_ints
 
 GUARD = 67  # floats of NaN before and after the output
@@ -56,7 +56,13 @@ def check_gemm(m: int, n: int, k: int, isa: str, rng: np.random.Generator) -> No
     a, b = normal(rng, (m, k)), normal(rng, (k, n))
     got = run_gemm(a, b, isa)
     assert not np.isnan(got).any(), f"unwritten elements, m={m} n={n} k={k}"
-    assert_close(got, a.astype(np.float64) @ b.astype(np.float64))
+    # A sum of k float32 products rounds k times at most, so it lies within γ_k·Σ|a||b| (γ_k ≈ k·2⁻²⁴) of the exact
+    # sum whatever the order: a bound for every element, where a scale taken from the outputs may be unluckily
+    # small (one output of a long dot product that happens to cancel).
+    exact = a.astype(np.float64) @ b.astype(np.float64)
+    bound = 1.01 * k * 2.0**-24 * (np.abs(a).astype(np.float64) @ np.abs(b).astype(np.float64))
+    worst = float(np.max(np.abs(got - exact) - bound, initial=0.0))
+    assert worst <= 0, f"an element beyond its rounding bound by {worst:.3g}, m={m} n={n} k={k}"
 
 
 @pytest.mark.parametrize("k", ["1", "7", "kc-1", "kc", "kc+1", "2kc+9"])
@@ -111,3 +117,21 @@ def test_every_isa_gives_the_same_answer(rng: np.random.Generator) -> None:
     results = [run_gemm(a, b, isa) for isa in AVAILABLE_ISAS]
     for got in results[1:]:
         np.testing.assert_array_equal(got, results[0])
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_one_large_product_shares_packed_b(isa: str, threads: int, rng: np.random.Generator) -> None:
+    # Rows for at least two row blocks per thread: the threads pack B together and share out A's row blocks (which
+    # do not divide evenly here), over two column ranges and two K blocks. The same sums as on one thread.
+    b = blocking(isa)
+    m, n, k = 2 * threads * b["mc"] + b["mr"] + 3, b["nc"] + b["nr"] + 1, b["kc"] + 7
+    previous = pycnn.get_num_threads()
+    try:
+        pycnn.set_num_threads(threads)
+        check_gemm(m, n, k, isa, rng)
+        a, bm = normal(rng, (m, k)), normal(rng, (k, n))
+        shared = run_gemm(a, bm, isa)
+        pycnn.set_num_threads(1)
+        np.testing.assert_array_equal(shared, run_gemm(a, bm, isa))
+    finally:
+        pycnn.set_num_threads(previous)

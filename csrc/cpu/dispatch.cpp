@@ -9,8 +9,10 @@ namespace pycnn {
 namespace {
 
 // kc: depth of a packed block, mc: rows of A per block (in L2), nc: the widest column range a task packs at once.
-// Measured on AVX-512 (thread CPU time, 2048³ sgemm): kc 512 and mc 280 beat a B panel sized to L1 (kc 256)
-// by 15%: fewer passes over C, and each B panel serves 20 row tiles. A wide nc packs A once per column range.
+// Measured on AVX-512 (2048³ sgemm): kc 512 and mc 280 beat a B panel sized to L1 (kc 256) by 15% (thread CPU
+// time): fewer passes over C, and each B panel serves 20 row tiles; kc 1024 beats 512 by 3–6% more (paired in one
+// process, 1 and 2 threads), the models' convolutions alike either way. AVX2: kc 512 against 256, 4–6%. A wide nc
+// packs A once per column range.
 // The few-rows kernels take all of K in one block: their A is a sliver, and the weights (B) of a fully connected
 // layer at batch 1 then stream through once, panel after contiguous panel (VGG-16's fc6 at 26 GB/s, was 24).
 constexpr int64_t kWholeK = 65536;
@@ -23,14 +25,14 @@ constexpr KernelTable kGeneric{Isa::generic,
                               f32_fma_peak__generic};
 #if defined(PYCNN_X86)
 constexpr KernelTable kAvx2{Isa::avx2,
-                           {f32_gemm_ukernel_6x16__avx2_fma, 6, 16, 256, 72, 4096},
+                           {f32_gemm_ukernel_6x16__avx2_fma, 6, 16, 512, 72, 4096},
                            {f32_gemm_ukernel_2x16__avx2_fma, 2, 16, kWholeK, 72, 4096},
                            {f32_winograd_4x4_3x3_input__avx2_fma, f32_winograd_4x4_3x3_output__avx2_fma},
                            {f32_dconv_ukernel_6x16__avx2_fma, 6, 16},
                            f32_maxpool_pass__avx2_fma,
                            f32_fma_peak__avx2_fma};
 constexpr KernelTable kAvx512{Isa::avx512,
-                             {f32_gemm_ukernel_14x32__avx512f, 14, 32, 512, 280, 4096},
+                             {f32_gemm_ukernel_14x32__avx512f, 14, 32, 1024, 280, 4096},
                              {f32_gemm_ukernel_4x32__avx512f, 4, 32, kWholeK, 280, 4096},
                              {f32_winograd_4x4_3x3_input__avx512f, f32_winograd_4x4_3x3_output__avx512f},
                              {f32_dconv_ukernel_14x32__avx512f, 14, 32},

@@ -22,12 +22,55 @@ thread_local PackBuffers t_buffers;
 // 1.08; at 512 deep even, at 1024 6% slower.
 constexpr int64_t kRowsOuterMaxK = 256;
 
-// Rows [m0, m1) × columns [n0, n1) of one problem, m0 and n0 on tile boundaries. Loop order as in BLIS:
-// K blocks outside, then row blocks of A, then NR columns, then MR rows (for shallow products, MR rows outside
-// NR columns: see kRowsOuterMaxK). B is packed a K block at a time when several row blocks or row tiles reuse
-// it; when one row block covers the rows, each panel is used once, right before its row tiles: read where it lies
-// when its source allows (a 1×1 convolution's input; the partial last panel is packed), else packed then (it
-// stays in L1 instead of passing through L2).
+// B's panel at a column: where it starts, and its row stride.
+using PanelRef = std::pair<const float*, int64_t>;
+
+// The kernel arguments every tile of a problem shares.
+UkernelArgs problem_args(const GemmProblem& pr) {
+  UkernelArgs args{};
+  args.ldc = pr.ldc;
+  args.ldr = pr.ldr;
+  args.transpose_c = pr.transpose_c;
+  return args;
+}
+
+// The tiles of rows [mb, mb + mc) × columns [n0, n1) for the K block of depth args.kc at k0 (the last one when
+// `last`: the epilogue is applied): A's block packed in `ap`, B's panel at column j from b_panel(j). NR columns
+// outside, MR rows inside; for shallow products the other way round (see kRowsOuterMaxK).
+template <class BPanel>
+void multiply_block(const GemmKernel& kern, const GemmProblem& pr, UkernelArgs& args, bool last, bool rows_outer,
+                    const Panels& ap, int64_t mb, int64_t mc, int64_t n0, int64_t n1, BPanel b_panel) {
+  const int mr = kern.mr, nr = kern.nr;
+  auto run = [&](int64_t i, int64_t j, PanelRef b) {
+    args.a = ap.data + (i - mb) / mr * ap.stride;
+    args.m = static_cast<int>(std::min<int64_t>(mr, mb + mc - i));
+    args.b = b.first;
+    args.ldb = b.second;
+    args.n = static_cast<int>(std::min<int64_t>(nr, n1 - j));
+    auto at = [&](int64_t ld) { return pr.transpose_c ? j * ld + i : i * ld + j; };  // element (i, j)
+    args.c = pr.c + at(pr.ldc);
+    args.bias_row = last && pr.bias_row ? pr.bias_row + i : nullptr;
+    args.bias_col = last && pr.bias_col ? pr.bias_col + j : nullptr;
+    args.residual = last && pr.residual ? pr.residual + at(pr.ldr) : nullptr;
+    kern.run(args);
+  };
+  if (rows_outer) {
+    for (int64_t i = mb; i < mb + mc; i += mr) {
+      for (int64_t j = n0; j < n1; j += nr) run(i, j, b_panel(j));
+    }
+    return;
+  }
+  for (int64_t j = n0; j < n1; j += nr) {
+    const PanelRef b = b_panel(j);
+    for (int64_t i = mb; i < mb + mc; i += mr) run(i, j, b);
+  }
+}
+
+// Rows [m0, m1) × columns [n0, n1) of one problem, m0 and n0 on tile boundaries, on the calling thread. Loop order
+// as in BLIS: K blocks outside, then row blocks of A, then the tiles (multiply_block). B is packed a K block at a
+// time when several row blocks or row tiles reuse it; when one row block covers the rows, each panel is used once,
+// right before its row tiles: read where it lies when its source allows (a 1×1 convolution's input; the partial
+// last panel is packed), else packed then (it stays in L1 instead of passing through L2).
 void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem& pr, int64_t m0, int64_t m1,
                int64_t n0, int64_t n1) {
   const int mr = kern.mr, nr = kern.nr;
@@ -44,10 +87,7 @@ void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem
                          ? t_buffers.a.reserve(static_cast<size_t>(round_up(std::min(kern.mc, m1 - m0), mr) * kc_max))
                          : nullptr;
 
-  UkernelArgs args{};
-  args.ldc = pr.ldc;
-  args.ldr = pr.ldr;
-  args.transpose_c = pr.transpose_c;
+  UkernelArgs args = problem_args(pr);
   bool last = false;
   for (int64_t k0 = 0; !last; k0 += kern.kc) {  // runs once even for k = 0, to write bias and zeros
     const int64_t kc = std::min(kern.kc, shape.k - k0);
@@ -61,8 +101,7 @@ void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem
     } else if (!b_in_place && !panel_at_a_time) {
       bp = pr.b->panels(k0, kc, n0, n1 - n0, nr, b_scratch);
     }
-    // B's panel at column j, and its row stride.
-    auto b_panel = [&](int64_t j) -> std::pair<const float*, int64_t> {
+    auto b_panel = [&](int64_t j) -> PanelRef {
       if (b_in_place) return j < whole_end ? std::make_pair(pr.b->in_place(k0, j), pr.b->row_stride())
                                            : std::make_pair(bp.data, int64_t{nr});
       if (panel_at_a_time) return {pr.b->panels(k0, kc, j, std::min<int64_t>(nr, n1 - j), nr, b_scratch).data, nr};
@@ -71,29 +110,47 @@ void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem
     for (int64_t mb = m0; mb < m1; mb += kern.mc) {
       const int64_t mc = std::min(kern.mc, m1 - mb);
       const Panels ap = pr.a->panels(k0, kc, mb, mc, mr, a_scratch);
-      auto run = [&](int64_t i, int64_t j, std::pair<const float*, int64_t> b) {
-        args.a = ap.data + (i - mb) / mr * ap.stride;
-        args.m = static_cast<int>(std::min<int64_t>(mr, mb + mc - i));
-        args.b = b.first;
-        args.ldb = b.second;
-        args.n = static_cast<int>(std::min<int64_t>(nr, n1 - j));
-        auto at = [&](int64_t ld) { return pr.transpose_c ? j * ld + i : i * ld + j; };  // element (i, j)
-        args.c = pr.c + at(pr.ldc);
-        args.bias_row = last && pr.bias_row ? pr.bias_row + i : nullptr;
-        args.bias_col = last && pr.bias_col ? pr.bias_col + j : nullptr;
-        args.residual = last && pr.residual ? pr.residual + at(pr.ldr) : nullptr;
-        kern.run(args);
-      };
-      if (rows_outer) {
-        for (int64_t i = mb; i < mb + mc; i += mr) {
-          for (int64_t j = n0; j < n1; j += nr) run(i, j, b_panel(j));
-        }
-        continue;
-      }
-      for (int64_t j = n0; j < n1; j += nr) {
-        const auto b = b_panel(j);
-        for (int64_t i = mb; i < mb + mc; i += mr) run(i, j, b);
-      }
+      multiply_block(kern, pr, args, last, rows_outer, ap, mb, mc, n0, n1, b_panel);
+    }
+  }
+}
+
+// One large product on every thread, in BLIS's order: for each block of B (K block × up to nc columns) the threads
+// pack its panels together, then share out A's row blocks, each thread packing the blocks it takes. Against tiles of
+// columns (gemm_tile per thread), A is packed once instead of once per thread, and the row blocks go to whichever
+// thread is free.
+void gemm_shared_b(const GemmKernel& kern, const GemmShape& shape, const GemmProblem& pr, int threads) {
+  const int mr = kern.mr, nr = kern.nr;
+  const int64_t kc_max = std::max<int64_t>(1, std::min(kern.kc, shape.k));
+  // Row blocks of at most mc rows, as many as a multiple of the thread count, with row tiles shared out evenly.
+  const int64_t row_tiles = ceil_div(shape.m, mr);
+  const int64_t blocks = round_up(ceil_div(shape.m, kern.mc), threads);
+  auto block_start = [&](int64_t b) { return std::min(shape.m, b * row_tiles / blocks * mr); };
+  thread_local AlignedBuffer t_b_block;
+  float* b_block = t_b_block.reserve(static_cast<size_t>(round_up(std::min(kern.nc, shape.n), nr) * kc_max));
+  for (int64_t n0 = 0; n0 < shape.n; n0 += kern.nc) {
+    const int64_t n1 = std::min(shape.n, n0 + kern.nc);
+    bool last = false;
+    for (int64_t k0 = 0; !last; k0 += kern.kc) {
+      const int64_t kc = std::min(kern.kc, shape.k - k0);
+      last = k0 + kc == shape.k;
+      parallel_for(ceil_div(n1 - n0, nr), [&](int64_t p) {
+        const int64_t j = n0 + p * nr;
+        pr.b->panels(k0, kc, j, std::min<int64_t>(nr, n1 - j), nr, b_block + p * nr * kc);
+      });
+      parallel_for(blocks, [&](int64_t b) {
+        const int64_t mb = block_start(b), mc = block_start(b + 1) - mb;
+        if (mc == 0) return;
+        float* a_scratch = pr.a->packs() ? t_buffers.a.reserve(static_cast<size_t>(round_up(mc, mr) * kc_max))
+                                         : nullptr;
+        UkernelArgs args = problem_args(pr);
+        args.kc = kc;
+        args.accumulate = k0 > 0;
+        args.relu = last && pr.relu;
+        const Panels ap = pr.a->panels(k0, kc, mb, mc, mr, a_scratch);
+        multiply_block(kern, pr, args, last, false, ap, mb, mc, n0, n1,
+                       [&](int64_t j) -> PanelRef { return {b_block + (j - n0) / nr * nr * kc, nr}; });
+      });
     }
   }
 }
@@ -142,8 +199,16 @@ Tiling choose_tiling(const GemmKernel& kern, const GemmShape& s, int64_t problem
 
 void gemm_batched(const GemmKernel& kern, GemmShape shape, const std::vector<GemmProblem>& problems) {
   if (shape.m == 0 || shape.n == 0 || problems.empty()) return;
-  const Tiling t = choose_tiling(kern, shape, static_cast<int64_t>(problems.size()), rows_first(shape, problems[0]),
-                                 get_num_threads());
+  const int threads = get_num_threads();
+  // One product with rows for at least two blocks per thread (B is then packed, read in place or not), not shallow.
+  const GemmProblem& first = problems[0];
+  if (problems.size() == 1 && threads > 1 && shape.m >= 2 * threads * kern.mc && shape.k > kRowsOuterMaxK &&
+      first.b->packs()) {
+    gemm_shared_b(kern, shape, first, threads);
+    return;
+  }
+  const Tiling t = choose_tiling(kern, shape, static_cast<int64_t>(problems.size()), rows_first(shape, first),
+                                 threads);
   const int64_t per_problem = t.m_tiles * t.n_tiles;
   parallel_for(static_cast<int64_t>(problems.size()) * per_problem, [&](int64_t task) {
     const GemmProblem& pr = problems[task / per_problem];
