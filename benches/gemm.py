@@ -19,6 +19,7 @@ import numpy as np
 import pycnn
 from pycnn import _core
 from pycnn.bench import alternating_times
+from pycnn.bench.timing import wait_until_threads_idle
 
 
 def main() -> None:
@@ -36,8 +37,13 @@ def main() -> None:
         a, b = rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
         out = np.empty((n, n), np.float32)
         peaks: list[float] = []
+
+        def measure_peak(_: int) -> None:
+            wait_until_threads_idle()  # the BLAS's threads spin on after its call
+            peaks.append(_core.measure_fma_peak(60))
+
         times = alternating_times({"pycnn": lambda: _core.gemm(a, b, out), "numpy": lambda: np.matmul(a, b)},
-                                  args.repeat, after_round=lambda _: peaks.append(_core.measure_fma_peak(60)))
+                                  args.repeat, after_round=measure_peak)
         gf = {k: [2 * n**3 / t / 1e9 for t in v] for k, v in times.items()}
         share = {k: median(g / p for g, p in zip(v, peaks, strict=True)) for k, v in gf.items()}
         ratio = median(p / q for p, q in zip(times["pycnn"], times["numpy"], strict=True))
