@@ -100,8 +100,9 @@ def test_algorithm_choice() -> None:
     assert pointwise((1, 512, 28, 28), 1024, stride=2) == "gemm_transposed"
     assert pointwise((1, 512, 28, 28), 128) == "gemm_transposed"  # 128 channels: 128 of 140 rows
     assert pointwise((1, 192, 28, 28), 32) == "gemm_transposed"  # 32 of 42
-    assert pointwise((1, 64, 56, 56), 256) == "gemm"  # 64 deep: the transposing store would dominate
-    assert pointwise((1, 256, 56, 56), 64) == "gemm"
+    assert pointwise((1, 256, 56, 56), 64) == "gemm_transposed"  # 64 of 70 rows
+    assert pointwise((1, 64, 56, 56), 256) == "gemm"  # 64 deep: the transposing store would outweigh the padding
+    assert pointwise((1, 128, 28, 28), 512) == "gemm"
     assert pointwise((1, 256, 28, 28), 224) == "gemm"  # both fit alike
     assert choice((1, 512, 7, 7), (512, 512, 3, 3)) == "direct"  # direct convolution is transposed already
     assert choice((8, 128, 56, 56), (128, 128, 3, 3), stride=2) == "gemm_transposed"

@@ -118,12 +118,12 @@ bool direct_pays(const Conv2dParams& p) {
 // instead of channels in MR-row tiles and positions in NR-wide panels. With 14×32 tiles a 7×7 image fills 49 of 64
 // columns but 49 of 56 rows, a 14×14 one 196 of 224 columns and all its rows; 128 channels fill 128 of 140 rows.
 // Its store transposes the register tile, which costs up to 16 k-steps per K block: shallow products feel it most.
-// Chosen at 0.95 of GEMM's modelled cost or less. Measured on AVX-512, 2 threads, batch 1 and 8 (with the store
-// gathering from a spilled tile, twice as slow as now): 1×1 layers on 7×7 and 14×14 images 0.83–0.96 of GEMM's time
-// (ResNet-50's and GoogLeNet's, 256 to 2048 deep), 512→128 on 28×28 0.85–0.93, 192→32 0.86–0.89; 256 deep on 14×14
-// with a residual 0.96–1.06; left to GEMM: 64 and 128 deep on 28×28 and 56×56 (1.03–3.0).
+// Chosen at 0.975 of GEMM's modelled cost or less. Measured on AVX-512, 2 threads, batch 1 and 8 against GEMM: 1×1
+// layers on 7×7 and 14×14 images 0.80–0.96 of its time (ResNet-50's and GoogLeNet's, 256 to 2048 deep), 512→128
+// and 512→256 on 28×28 0.85–0.93, 192→32 0.86–0.89, 256→64 and 256→128 on 56×56 0.97–0.99 (ResNet-50 0.99 of its
+// time with these last three as well); left to GEMM: 64 and 128 deep with a residual on 28×28 and 56×56 (1.02–1.3).
 bool transposed_gemm_pays(const Conv2dParams& p, const KernelTable& kernels) {
-  constexpr double kStoreSteps = 16.0, kMaxRatio = 0.95;
+  constexpr double kStoreSteps = 16.0, kMaxRatio = 0.975;
   const GemmKernel& g = kernels.gemm;
   const int64_t channels = p.out_channels / p.groups, positions = p.out_h * p.out_w, depth = group_depth(p);
   const double gemm = static_cast<double>(round_up(channels, g.mr) * round_up(positions, g.nr) * depth);
