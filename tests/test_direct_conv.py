@@ -70,11 +70,16 @@ def test_matches_torch_on_every_isa(isa: str, case: tuple, rng: np.random.Genera
     assert_close(unbiased, np.maximum(expected - bias[:, None, None], 0))
 
 
-DIRECT_LAYERS = [layer for layer in conv_layers()
-                 if _core.conv_algorithm((1, layer.in_channels, layer.in_h, layer.in_w),
-                                         (layer.out_channels, layer.in_channels // layer.groups, layer.kernel_h,
-                                          layer.kernel_w), (layer.stride,) * 2, (layer.padding,) * 4, (1, 1),
-                                         layer.groups) == "direct"]
+def layers_taking(algorithm: str) -> list:
+    """The real networks' layers that take `algorithm` at batch 1."""
+    return [layer for layer in conv_layers()
+            if _core.conv_algorithm((1, layer.in_channels, layer.in_h, layer.in_w),
+                                    (layer.out_channels, layer.in_channels // layer.groups, layer.kernel_h,
+                                     layer.kernel_w), (layer.stride,) * 2, (layer.padding,) * 4, (1, 1),
+                                    layer.groups) == algorithm]
+
+
+DIRECT_LAYERS = layers_taking("direct")
 
 
 def test_real_layers_take_it() -> None:

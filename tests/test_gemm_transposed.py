@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_direct_conv import choice, packed_conv, torch_conv
+from test_direct_conv import choice, layers_taking, packed_conv, torch_conv
 
 from pycnn import _core
 
 from conftest import assert_close
 from reference import normal
-from shapes import conv_layers
 
 # (batch, in, out, height, width, kernel, stride, padding, groups)
 CASES = [
@@ -55,11 +54,7 @@ def test_matches_torch_and_gemm_on_every_isa(isa: str, case: tuple, rng: np.rand
     check(case, rng)
 
 
-TRANSPOSED_LAYERS = [layer for layer in conv_layers()
-                     if _core.conv_algorithm((1, layer.in_channels, layer.in_h, layer.in_w),
-                                             (layer.out_channels, layer.in_channels // layer.groups, layer.kernel_h,
-                                              layer.kernel_w), (layer.stride,) * 2, (layer.padding,) * 4, (1, 1),
-                                             layer.groups) == "gemm_transposed"]
+TRANSPOSED_LAYERS = layers_taking("gemm_transposed")
 
 
 def test_real_layers_take_it() -> None:
