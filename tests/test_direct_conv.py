@@ -99,16 +99,22 @@ def test_matches_torch_on_real_layers(layer, rng: np.random.Generator) -> None:
     assert_close(out, torch_conv(x, weight, bias, layer.stride, padding, 1, layer.groups))
 
 
-def test_propagates_nan_and_inf_like_torch(rng: np.random.Generator) -> None:
-    x, weight = normal(rng, (1, 16, 9, 9)), normal(rng, (40, 16, 3, 3))
-    x[0, 3, 5, 7] = np.nan
-    x[0, 5, 0, 0] = np.inf
-    out = packed_conv(x, _core.PackedConv2d(weight, 1, "direct"), None, 1, (1, 1, 1, 1), 1)
-    expected = torch_conv(x, weight, None, 1, (1, 1, 1, 1), 1, 1)
+def check_nan_and_inf_like_torch(algorithm: str, x: np.ndarray, weight: np.ndarray,
+                                 padding: tuple[int, int, int, int]) -> None:
+    """`algorithm` puts NaN and Inf where torch does, and matches it elsewhere."""
+    out = packed_conv(x, _core.PackedConv2d(weight, 1, algorithm), None, 1, padding, 1)
+    expected = torch_conv(x, weight, None, 1, padding, 1, 1)
     np.testing.assert_array_equal(np.isnan(out), np.isnan(expected))
     np.testing.assert_array_equal(np.isinf(out), np.isinf(expected))
     finite = np.isfinite(expected)
     assert_close(out[finite], expected[finite])
+
+
+def test_propagates_nan_and_inf_like_torch(rng: np.random.Generator) -> None:
+    x, weight = normal(rng, (1, 16, 9, 9)), normal(rng, (40, 16, 3, 3))
+    x[0, 3, 5, 7] = np.nan
+    x[0, 5, 0, 0] = np.inf
+    check_nan_and_inf_like_torch("direct", x, weight, (1, 1, 1, 1))
 
 
 def choice(input_shape: tuple[int, ...], weight_shape: tuple[int, ...], stride: int = 1, dilation: int = 1,

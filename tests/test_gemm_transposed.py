@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_direct_conv import choice, layers_taking, packed_conv, torch_conv
+from test_direct_conv import check_nan_and_inf_like_torch, choice, layers_taking, packed_conv, torch_conv
 
 from pycnn import _core
 
@@ -76,12 +76,7 @@ def test_propagates_nan_and_inf_like_torch(rng: np.random.Generator) -> None:
     x, weight = normal(rng, (1, 64, 7, 7)), normal(rng, (40, 64, 1, 1))
     x[0, 3, 5, 6] = np.nan
     x[0, 5, 0, 0] = np.inf
-    out = packed_conv(x, _core.PackedConv2d(weight, 1, "gemm_transposed"), None, 1, (0, 0, 0, 0), 1)
-    expected = torch_conv(x, weight, None, 1, (0, 0, 0, 0), 1, 1)
-    np.testing.assert_array_equal(np.isnan(out), np.isnan(expected))
-    np.testing.assert_array_equal(np.isinf(out), np.isinf(expected))
-    finite = np.isfinite(expected)
-    assert_close(out[finite], expected[finite])
+    check_nan_and_inf_like_torch("gemm_transposed", x, weight, (0, 0, 0, 0))
 
 
 def pointwise(input_shape: tuple[int, ...], out_channels: int, stride: int = 1) -> str:
