@@ -131,6 +131,44 @@ def test_nan_and_inf_through_a_model_whose_plan_uses_winograd() -> None:
             assert_same_nan_pattern_and_close(model(x), want, rtol=1e-3)
 
 
+def test_huge_finite_input_through_a_model_whose_plan_uses_winograd() -> None:
+    """One input of 3e37 overflows Winograd's input transform (coefficients up to 25 in a 6×6 patch) where direct
+    convolution, multiplying it by one small weight at a time, stays finite: such inputs run without Winograd too."""
+    torch.manual_seed(1)
+    reference = torch.nn.Conv2d(64, 64, 3, padding=1)
+    model = pycnn.nn.Sequential(pycnn.nn.Conv2d(64, 64, 3, padding=1))
+    model.load_state_dict({f"0.{k}": v for k, v in reference.state_dict().items()})
+    x = normal(np.random.default_rng(37), (1, 64, 32, 32))
+    assert _core.conv_algorithm(x.shape, (64, 64, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1) == "winograd"
+    x[0, 5, 13, 17] = 3e37
+    weight, bias = reference.weight.detach().numpy(), reference.bias.detach().numpy()
+    out = np.empty((1, 64, 32, 32), np.float32)
+    _core.conv2d_packed(x, _core.PackedConv2d(weight, 1, "winograd"), bias, out, (1, 1), (1, 1, 1, 1), (1, 1))
+    assert not np.isfinite(out).all()  # what Winograd would have given
+    with torch.no_grad():
+        want = reference(torch.from_numpy(x)).numpy()
+    assert np.isfinite(want).all()
+    got = model(x)
+    near = np.abs(want) > 1e20  # the outputs whose window holds the huge input
+    assert near.any() and (~near).any()
+    assert_close(got[near], want[near], rtol=1e-3)
+    assert_close(got[~near], want[~near], rtol=1e-3)
+
+
+def test_all_within() -> None:
+    x = np.array([[0.0, -0.0, 1.0, -2.5], [1e30, -1e30, 3.0, 4.0]], np.float32)
+    assert _core.all_within(x, 1e30)
+    assert not _core.all_within(x, 4.0)
+    assert _core.all_within(np.zeros((0, 3), np.float32), 1.0)
+    big = np.ones(100_003, np.float32)  # several chunks, the bad value in the last
+    assert _core.all_within(big, 1.0)
+    for bad in (np.nan, np.inf, -np.inf, -1.5, np.float32(np.nextafter(np.float32(1.0), np.float32(2.0)))):
+        big[-1] = bad
+        assert not _core.all_within(big, 1.0), bad
+    with pytest.raises(ValueError, match="limit must be positive and finite"):
+        _core.all_within(x, float("inf"))
+
+
 def test_max_pool2d_windows_of_infinities() -> None:
     x = np.full((1, 1, 4, 4), -np.inf, np.float32)
     x[0, 0, 0, 0], x[0, 0, 3, 3] = np.inf, np.nan

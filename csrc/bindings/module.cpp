@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <memory>
 #include <new>
 #include <optional>
@@ -232,6 +233,16 @@ void relu(const py::array& x, py::array& out) {
   without_gil("relu", shape_of(x), [&] { pycnn::relu(static_cast<int64_t>(x.size()), xp, yp); });
 }
 
+bool all_within(const py::array& x, float limit) {
+  require(limit > 0.0f && limit <= std::numeric_limits<float>::max(),
+          [&] { return "limit must be positive and finite, got " + std::to_string(limit); });
+  const float* xp = in_ptr(x, "input", shape_of(x));
+  bool within = true;
+  without_gil("all_within", shape_of(x),
+              [&] { within = pycnn::all_within(static_cast<int64_t>(x.size()), xp, limit); });
+  return within;
+}
+
 // x viewed as (batch, channels, inner).
 void channel_affine(const py::array& x, const py::array& scale, const py::array& shift, py::array& out) {
   const Shape xs = dims(x, "input", 3);
@@ -321,6 +332,8 @@ PYBIND11_MODULE(_core, m) {
     set_num_threads(n);
   }, py::arg("n"));
   m.def("available_cores", &available_cores);
+  m.def("all_within", &bind::all_within, py::arg("input"), py::arg("limit"),
+        "Whether every element's magnitude is at most `limit` (positive, finite): False for any NaN or Inf.");
   m.def("measure_fma_peak", [](int milliseconds) {
     if (milliseconds < 1) throw std::invalid_argument("milliseconds must be at least 1, got " + std::to_string(milliseconds));
     py::gil_scoped_release release;

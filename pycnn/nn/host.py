@@ -3,8 +3,8 @@
 Each convolution gets the algorithm _core.conv_algorithm picks for its input shape (Winograd F(4×4, 3×3), direct
 convolution, or im2col + GEMM); PYCNN_VERBOSE=1 prints the choice per layer when a plan is built. Winograd's
 transforms would spread a NaN or an Inf in the input over whole 4×4 output tiles (and turn an Inf into NaN), so
-an input that holds any runs through a plan without Winograd (winograd=False), whose layers take GEMM instead:
-it propagates as in PyTorch.
+an input that holds any (or magnitudes near overflow: WINOGRAD_INPUT_LIMIT) runs through a plan without Winograd
+(winograd=False), whose layers take GEMM instead: it propagates as in PyTorch.
 """
 
 from __future__ import annotations
@@ -20,11 +20,20 @@ from .._args import F32, empty
 from .backend import ConvBn, Execute, convs_key, fold_batch_norm, report_conv_choice
 from .layers import Layer, Linear
 
+# Input magnitudes Winograd takes: far above any image, far below where its transforms' sums of up to ~100 inputs
+# could overflow float32 before direct convolution would.
+WINOGRAD_INPUT_LIMIT = 1e30
+
 
 class HostBackend:
     def __init__(self, winograd: bool = True) -> None:
         self.winograd = winograd
         self.uses_winograd = False  # whether a convolution of the plan built with it took Winograd
+
+    @staticmethod
+    def winograd_takes(x: F32) -> bool:
+        """Whether a plan with Winograd may run x: no NaN or Inf, no magnitude above WINOGRAD_INPUT_LIMIT."""
+        return _core.all_within(x, WINOGRAD_INPUT_LIMIT)
 
     def key(self) -> tuple[Hashable, ...]:
         return ("cpu", _core.isa(), self.winograd)

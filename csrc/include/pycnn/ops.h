@@ -82,6 +82,8 @@ void adaptive_avg_pool2d(int64_t planes, int64_t in_h, int64_t in_w, int64_t out
                          const float* x, float* y);
 
 void relu(int64_t count, const float* x, float* y);
+// Whether |x[i]| ≤ limit for every i (a positive, finite limit): false for any NaN or Inf.
+bool all_within(int64_t count, const float* x, float limit);
 // y[n][c][i] = x[n][c][i] * scale[c] + shift[c]  (inference BatchNorm, folded)
 void channel_affine(int64_t batch, int64_t channels, int64_t inner, const float* x, const float* scale,
                     const float* shift, float* y);
