@@ -21,12 +21,26 @@ void direct_conv_tile(const pycnn::DirectConvArgs& p) {
     for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
   }
   const float* w = p.w;
+  constexpr int64_t kAhead = 4;  // planes
   constexpr int64_t kLine = 16;  // floats per cache line
+  const int64_t span = (Q - 1) * step + (p.kernel_w - 1) * p.tap_col + 1;
   const int64_t prefetch_step = p.prefetch ? (p.prefetch_floats + p.channels - 1) / p.channels : 0;
   for (int64_t c = 0; c < p.channels; ++c) {
     const float* plane = p.x + c * p.x_plane;
 #if defined(__GNUC__)
-    __builtin_prefetch(plane + 4 * p.x_plane);  // a 1×1 convolution moves to another plane every step
+    // The input the tile will read kAhead planes on. A tile row of more than a line (strided tiles) is several
+    // streams per plane that the hardware does not run ahead on; one line is enough for the rest.
+    if (span <= kLine) {
+      __builtin_prefetch(plane + kAhead * p.x_plane);
+    } else if (c + kAhead < p.channels) {
+      for (int r = 0; r < kRows; ++r) {
+        for (int kh = 0; kh < p.kernel_h; ++kh) {
+          const float* first = plane + kAhead * p.x_plane + r * p.x_row + kh * p.tap_row;
+          for (int64_t f = 0; f < span; f += kLine) __builtin_prefetch(first + f);
+          __builtin_prefetch(first + span - 1);
+        }
+      }
+    }
     if (prefetch_step > 0) {
       const int64_t end = (c + 1) * prefetch_step < p.prefetch_floats ? (c + 1) * prefetch_step : p.prefetch_floats;
       for (int64_t f = c * prefetch_step; f < end; f += kLine) __builtin_prefetch(p.prefetch + f, 0, 2);
