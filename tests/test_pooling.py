@@ -119,6 +119,28 @@ def test_max_pool2d_wide_rows_on_every_isa(isa: str, name: str) -> None:
     np.testing.assert_array_equal(F.max_pool2d(x, **options), torch_ref(TF.max_pool2d, x, **options))
 
 
+# Enough planes that each thread takes them in runs of several (one kernel call per row group for the whole run),
+# with a last, shorter run; runs that cross from one image to the next.
+MANY_PLANE_CASES = {
+    "googlenet 3/1 pad 1 on 7, 832 channels": dict(shape=(1, 832, 7, 7), kernel_size=3, stride=1, padding=1,
+                                                   ceil_mode=True),
+    "googlenet 2/2 on 14, ceil, 2 images of 301": dict(shape=(2, 301, 14, 14), kernel_size=2, stride=2,
+                                                       ceil_mode=True),
+    "dilated, ceil, 97 planes of 5x6": dict(shape=(1, 97, 5, 6), kernel_size=2, stride=3, padding=1, dilation=2,
+                                            ceil_mode=True),
+    "3/2 pad 1 on 20x9, 3 images of 45": dict(shape=(3, 45, 20, 9), kernel_size=3, stride=2, padding=1),
+}
+
+
+@pytest.mark.parametrize("name", MANY_PLANE_CASES)
+def test_max_pool2d_many_small_planes_on_every_isa(isa: str, name: str) -> None:
+    x, options = split_case({**MANY_PLANE_CASES[name], "seed": 17})
+    x[np.random.default_rng(18).random(x.shape) < 0.001] = np.nan
+    want = torch_ref(TF.max_pool2d, x, **options)
+    assert np.isnan(want).any()
+    np.testing.assert_array_equal(F.max_pool2d(x, **options), want)
+
+
 @pytest.mark.parametrize("position", ["first", "middle", "last", "everywhere"])
 def test_max_pool2d_propagates_nan(isa: str, position: str) -> None:
     x = normal(np.random.default_rng(3), (2, 2, 9, 9))

@@ -5,11 +5,9 @@
 
 // kStep > 0 fixes the step between outputs at compile time (1: contiguous loads, 2: pooling's usual stride).
 template <class V, int kStep>
-void max_pass_lines(const pycnn::MaxPassArgs& a) {
+void max_pass_plane(const pycnn::MaxPassArgs& a, const float* src, float* dst) {
   const int64_t step = kStep > 0 ? kStep : a.step;
-  for (int64_t line = 0; line < a.lines; ++line) {
-    const float* src = a.src + line * a.src_line;
-    float* dst = a.dst + line * a.dst_line;
+  for (int64_t line = 0; line < a.lines; ++line, src += a.src_line, dst += a.dst_line) {
     for (int64_t i = 0; i < a.n; i += V::width) {
       const int64_t left = a.n - i;
       const float* s = src + i * step;
@@ -17,6 +15,13 @@ void max_pass_lines(const pycnn::MaxPassArgs& a) {
       for (int t = 1; t < a.taps; ++t) m = V::max_nan(V::load_strided(s + t * a.tap_stride, step, left), m);
       V::store_first(dst + i, m, left);
     }
+  }
+}
+
+template <class V, int kStep>
+void max_pass_lines(const pycnn::MaxPassArgs& a) {
+  for (int64_t plane = 0; plane < a.planes; ++plane) {
+    max_pass_plane<V, kStep>(a, a.src + plane * a.src_plane, a.dst + plane * a.dst_plane);
   }
 }
 

@@ -86,9 +86,10 @@ int64_t f32_fma_peak__avx2_fma(int64_t iterations, float* sink);
 int64_t f32_fma_peak__avx512f(int64_t iterations, float* sink);
 #endif
 
-// One pass of separable max pooling over `lines` lines of n outputs: output i of line l is the max of
-// src[l * src_line + i * step + t * tap_stride] over the taps t < taps, NaN if any of them is (as PyTorch),
-// written to dst[l * dst_line + i]. The kernel reads nothing but those taps.
+// One pass of separable max pooling over `planes` planes of `lines` lines of n outputs: output i of line l of
+// plane q is the max of src[q * src_plane + l * src_line + i * step + t * tap_stride] over the taps t < taps, NaN
+// if any of them is (as PyTorch), written to dst[q * dst_plane + l * dst_line + i]. The kernel reads nothing but
+// those taps.
 struct MaxPassArgs {
   const float* src;
   int64_t src_line, step, tap_stride;
@@ -96,6 +97,7 @@ struct MaxPassArgs {
   int64_t n, lines;
   float* dst;
   int64_t dst_line;
+  int64_t planes = 1, src_plane = 0, dst_plane = 0;
 };
 
 using MaxPassFn = void (*)(const MaxPassArgs& args);
