@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <system_error>
@@ -43,27 +44,43 @@ void spin_while(Busy busy) {
   while (busy() && std::chrono::steady_clock::now() < until) cpu_relax();
 }
 
+// The tasks are cut into one part per thread taking part, and each thread first takes the tasks of its own part
+// — the same part in every call, so a layer split like the one before it (halves of the positions) finds its input
+// in the cache of the core that wrote it — then helps with what is left of the others'. Against one shared run of
+// tasks: ResNet-18 0.975 of the time, GoogLeNet 0.979, ResNet-50 0.990 (batch 1, paired in one process).
 struct Job {
   const std::function<void(int64_t)>* fn;
   int64_t count;
-  int helpers;  // workers that take part besides the caller
-  std::atomic<int64_t> next{0};
+  int parts;  // the caller and the workers that help
+  struct alignas(64) Next {
+    std::atomic<int64_t> task;
+  };
+  std::unique_ptr<Next[]> next;  // per part: its next task
   std::mutex error_mutex;
   std::exception_ptr error;
 
-  // Tasks are handed out a chunk at a time, about 8 chunks per thread: with thousands of small tasks (a pool's
-  // planes) one shared counter taken per task costs more than the tasks themselves.
-  int64_t chunk() const { return std::max<int64_t>(1, count / (8 * (helpers + 1))); }
+  Job(const std::function<void(int64_t)>& f, int64_t n, int participants)
+      : fn(&f), count(n), parts(participants), next(new Next[participants]) {
+    for (int p = 0; p < parts; ++p) next[p].task.store(start(p));
+  }
 
-  void run_tasks() {
-    const int64_t step = chunk();
-    for (int64_t i = next.fetch_add(step); i < count; i = next.fetch_add(step)) {
-      try {
-        for (const int64_t end = std::min(count, i + step); i < end; ++i) (*fn)(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        next.store(count);  // the call has failed: hand out no more tasks
+  int64_t start(int part) const { return count * part / parts; }
+
+  // Tasks are taken a chunk at a time, about 8 chunks per part: with thousands of small tasks (a pool's planes) a
+  // shared counter taken per task costs more than the tasks themselves.
+  void run_tasks(int self) {
+    const int64_t step = std::max<int64_t>(1, count / (8 * parts));
+    for (int k = 0; k < parts; ++k) {
+      const int p = (self + k) % parts;
+      const int64_t end = start(p + 1);
+      for (int64_t i = next[p].task.fetch_add(step); i < end; i = next[p].task.fetch_add(step)) {
+        try {
+          for (const int64_t stop = std::min(end, i + step); i < stop; ++i) (*fn)(i);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(error_mutex);
+          if (!error) error = std::current_exception();
+          for (int q = 0; q < parts; ++q) next[q].task.store(count);  // the call has failed: hand out no more tasks
+        }
       }
     }
   }
@@ -96,10 +113,7 @@ class Pool {
       return;
     }
 
-    Job job;
-    job.fn = &fn;
-    job.count = n;
-    job.helpers = helpers;
+    Job job(fn, n, helpers + 1);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       job_ = &job;
@@ -107,7 +121,7 @@ class Pool {
       generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
-    job.run_tasks();
+    job.run_tasks(0);
     // The workers finish their last tasks within microseconds of the caller: poll for them first, since
     // sleeping until one wakes us costs tens of microseconds per call.
     spin_while([&] { return pending_.load(std::memory_order_acquire) != 0; });
@@ -147,7 +161,7 @@ class Pool {
         seen = generation_.load();
         job = job_;
       }
-      if (job != nullptr && index < job->helpers) job->run_tasks();
+      if (job != nullptr && index + 1 < job->parts) job->run_tasks(index + 1);
       if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         // Under the lock, so the caller is either still polling or already asleep on done_.
         std::lock_guard<std::mutex> lock(mutex_);
