@@ -87,12 +87,9 @@ void max_pool2d(const Pool2dParams& p, const float* x, float* y) {
         continue;
       }
       const int64_t first_row = g.begin * w.stride_h - w.pad_top + g.taps.first * w.dilation_h;
-      MaxPassArgs rows{in + first_row * p.in_w, w.stride_h * p.in_w, 1, w.dilation_h * p.in_w,
-                       static_cast<int>(g.taps.last - g.taps.first), p.in_w, g.end - g.begin, rows_out, padded_w};
-      rows.planes = count;
-      rows.src_plane = in_plane;
-      rows.dst_plane = row_plane;
-      pass(rows);
+      pass({in + first_row * p.in_w, w.stride_h * p.in_w, 1, w.dilation_h * p.in_w,
+            static_cast<int>(g.taps.last - g.taps.first), p.in_w, g.end - g.begin, rows_out, padded_w, count, in_plane,
+            row_plane});
     }
     pass({row_max, padded_w, w.stride_w, w.dilation_w, static_cast<int>(w.kernel_w), p.out_w, count * p.out_h,
           y + first_plane * p.out_h * p.out_w, p.out_w});
