@@ -37,10 +37,16 @@ UkernelArgs problem_args(const GemmProblem& pr) {
 // The tiles of rows [mb, mb + mc) × columns [n0, n1) for the K block of depth args.kc at k0 (the last one when
 // `last`: the epilogue is applied): A's block packed in `ap`, B's panel at column j from b_panel(j). NR columns
 // outside, MR rows inside; for shallow products the other way round (see kRowsOuterMaxK).
+// With B's panels laid out in `b_packed` (data non-null), each panel's row tiles bring the next panel into L2,
+// a slice each, so that the next panel's first tile does not wait on L3 for it: a block of 280 rows by 4096 columns
+// 0.88–0.91 of the time; SGEMM, paired, 4096 0.94–0.96, 2048 0.98, 1024 0.99 (1 and 2 threads).
 template <class BPanel>
 void multiply_block(const GemmKernel& kern, const GemmProblem& pr, UkernelArgs& args, bool last, bool rows_outer,
-                    const Panels& ap, int64_t mb, int64_t mc, int64_t n0, int64_t n1, BPanel b_panel) {
+                    const Panels& ap, int64_t mb, int64_t mc, int64_t n0, int64_t n1, BPanel b_panel,
+                    Panels b_packed = {}) {
   const int mr = kern.mr, nr = kern.nr;
+  const int64_t panel_floats = args.kc * nr;
+  const int64_t slice = round_up(ceil_div(panel_floats, ceil_div(mc, mr)), 16);
   auto run = [&](int64_t i, int64_t j, PanelRef b) {
     args.a = ap.data + (i - mb) / mr * ap.stride;
     args.m = static_cast<int>(std::min<int64_t>(mr, mb + mc - i));
@@ -52,6 +58,10 @@ void multiply_block(const GemmKernel& kern, const GemmProblem& pr, UkernelArgs& 
     args.bias_row = last && pr.bias_row ? pr.bias_row + i : nullptr;
     args.bias_col = last && pr.bias_col ? pr.bias_col + j : nullptr;
     args.residual = last && pr.residual ? pr.residual + at(pr.ldr) : nullptr;
+    const int64_t ahead = std::min(panel_floats, (i - mb) / mr * slice);
+    const bool next_panel = b_packed.data && !rows_outer && j + nr < n1;
+    args.prefetch = next_panel ? b_packed.data + ((j - n0) / nr + 1) * b_packed.stride + ahead : nullptr;
+    args.prefetch_floats = std::min(slice, panel_floats - ahead);
     kern.run(args);
   };
   if (rows_outer) {
@@ -110,7 +120,8 @@ void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem
     for (int64_t mb = m0; mb < m1; mb += kern.mc) {
       const int64_t mc = std::min(kern.mc, m1 - mb);
       const Panels ap = pr.a->panels(k0, kc, mb, mc, mr, a_scratch);
-      multiply_block(kern, pr, args, last, rows_outer, ap, mb, mc, n0, n1, b_panel);
+      multiply_block(kern, pr, args, last, rows_outer, ap, mb, mc, n0, n1, b_panel,
+                     b_in_place || panel_at_a_time ? Panels{} : bp);
     }
   }
 }
@@ -148,8 +159,9 @@ void gemm_shared_b(const GemmKernel& kern, const GemmShape& shape, const GemmPro
         args.accumulate = k0 > 0;
         args.relu = last && pr.relu;
         const Panels ap = pr.a->panels(k0, kc, mb, mc, mr, a_scratch);
-        multiply_block(kern, pr, args, last, false, ap, mb, mc, n0, n1,
-                       [&](int64_t j) -> PanelRef { return {b_block + (j - n0) / nr * nr * kc, nr}; });
+        multiply_block(
+            kern, pr, args, last, false, ap, mb, mc, n0, n1,
+            [&](int64_t j) -> PanelRef { return {b_block + (j - n0) / nr * nr * kc, nr}; }, Panels{b_block, nr * kc});
       });
     }
   }

@@ -43,6 +43,12 @@ void gemm_ukernel(const pycnn::UkernelArgs& p) {
   }
   const float* a = p.a;
   const float* b = p.b;
+  // p.prefetch's lines, one every `every` k-steps (a power of two): spread over the loop, they arrive in time
+  // without crowding the tile's own loads.
+  const float* ahead = p.prefetch;
+  const float* const ahead_end = p.prefetch ? p.prefetch + p.prefetch_floats : nullptr;
+  int64_t every = 1;
+  while (ahead < ahead_end && every * 2 * ((p.prefetch_floats + 15) / 16) <= p.kc) every *= 2;
 #pragma GCC unroll 4
   for (int64_t k = 0; k < p.kc; ++k) {
     T bv[NV];
@@ -59,6 +65,10 @@ void gemm_ukernel(const pycnn::UkernelArgs& p) {
     } else {
       __builtin_prefetch(a + 256 * MR, 0, 1);
       __builtin_prefetch(a + 32 * MR);
+    }
+    if ((k & (every - 1)) == 0 && ahead < ahead_end) {
+      __builtin_prefetch(ahead, 0, 1);
+      ahead += 16;
     }
 #endif
     for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * W);

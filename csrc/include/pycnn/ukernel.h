@@ -27,6 +27,10 @@ struct UkernelArgs {
   const float* residual;  // row stride ldr, or null
   int64_t ldr;
   bool relu;
+  // Memory to bring into L2 while the tile computes (a slice of the B panel the next tiles will read), or null:
+  // spread over the k loop.
+  const float* prefetch;
+  int64_t prefetch_floats;
 };
 
 using GemmUkernelFn = void (*)(const UkernelArgs&);
