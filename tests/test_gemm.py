@@ -1,7 +1,8 @@
 """The GEMM driver and micro-kernels through pycnn._core.gemm(a, b, out, isa), against float64 numpy.
 
-Edge tiles (m < MR, n < NR), K blocks (kc) and cache blocks (mc, nc) of every ISA's kernels — the main one and
-the few-rows one that products with fewer than MR rows use — as _core.gemm_blocking reports them. The output
+Edge tiles (m < MR, n < NR), K blocks (kc) and cache blocks (mc, nc) of every ISA's kernels — the main one, the
+few-rows one that products with fewer than MR rows use and the narrow one that products with few columns use — as
+_core.gemm_blocking reports them. The output
 is a view into a NaN-filled buffer, so an element left unwritten shows as NaN and a write outside the output
 shows in the guard regions around it.
 """
@@ -27,10 +28,13 @@ def blocking(isa: str, kernel: str = "gemm") -> dict[str, int]:
 
 def test_blocking_is_what_the_kernels_need() -> None:
     for isa in AVAILABLE_ISAS:
-        main, few = blocking(isa), blocking(isa, "gemm_few_rows")
+        main, few, narrow = blocking(isa), blocking(isa, "gemm_few_rows"), blocking(isa, "gemm_narrow")
         assert few["nr"] == main["nr"] and few["mr"] <= main["mr"]  # the same B panels serve both
+        assert narrow["mr"] == main["mr"] and narrow["nr"] <= main["nr"]  # ... the same A panels
         assert main["mc"] % main["mr"] == 0 and main["nc"] % main["nr"] == 0
     assert (blocking("generic")["mr"], blocking("generic")["nr"]) == (4, 8)
+    if "avx512" in AVAILABLE_ISAS:
+        assert (blocking("avx512", "gemm_narrow")["mr"], blocking("avx512", "gemm_narrow")["nr"]) == (14, 16)
 
 
 def edge_sizes(tile: int) -> list[int]:
@@ -78,6 +82,16 @@ def test_few_rows_kernel_edge_tiles(isa: str, k: int, rng: np.random.Generator) 
     few, main = blocking(isa, "gemm_few_rows"), blocking(isa)
     rows = sorted({1, few["mr"] - 1, few["mr"], few["mr"] + 1, main["mr"] - 1} & set(range(1, main["mr"])))
     for m, n in itertools.product(rows, edge_sizes(few["nr"])):
+        check_gemm(m, n, k, isa, rng)
+
+
+@pytest.mark.parametrize("k", [1, 300, 1100])
+def test_narrow_kernel_edge_tiles(isa: str, k: int, rng: np.random.Generator) -> None:
+    # Columns that fill the narrow kernel's panels better than the main one's (one panel, or one past a whole number
+    # of main panels) go to it: where it is narrower, these are its edge tiles.
+    narrow, main = blocking(isa, "gemm_narrow"), blocking(isa)
+    columns = sorted({1, narrow["nr"] - 1, narrow["nr"], main["nr"] + 1, main["nr"] + narrow["nr"]})
+    for m, n in itertools.product(edge_sizes(main["mr"]), columns):
         check_gemm(m, n, k, isa, rng)
 
 

@@ -34,7 +34,8 @@ def packed_conv(x: np.ndarray, packed: _core.PackedConv2d, bias: np.ndarray | No
 
 
 # (batch, in, out, height, width, padding): output sizes that are and are not multiples of the 4×4 tile, tile
-# counts below, at and above one GEMM panel, channel counts that are not multiples of any vector width.
+# counts below, at and above one GEMM panel (of the narrow kernel, which takes 1-16 and 33-48 tiles on AVX-512, and
+# of the main one), channel counts that are not multiples of any vector width.
 CASES = [
     (1, 16, 16, 8, 8, (1, 1, 1, 1)),
     (1, 3, 5, 3, 3, (0, 0, 0, 0)),
@@ -43,6 +44,7 @@ CASES = [
     (1, 24, 8, 31, 29, (2, 0, 1, 3)),
     (4, 8, 19, 10, 9, (1, 1, 1, 1)),
     (1, 40, 24, 66, 70, (1, 1, 1, 1)),
+    (1, 64, 48, 14, 14, (1, 1, 1, 1)),  # 16 tiles: one panel of AVX-512's narrow GEMM kernel
 ]
 
 

@@ -290,6 +290,7 @@ py::dict gemm_blocking(const std::string& isa) {
   py::dict out;
   out["gemm"] = describe(table.gemm);
   out["gemm_few_rows"] = describe(table.gemm_few_rows);
+  out["gemm_narrow"] = describe(table.gemm_narrow);
   return out;
 }
 
@@ -389,7 +390,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("softmax", &bind::softmax, py::arg("input"), py::arg("out"));
   m.def("gemm_blocking", &bind::gemm_blocking, py::arg("isa") = "",
         "The register tiles (mr, nr) and cache blocks (kc, mc, nc) of an ISA's GEMM kernels: 'gemm', and "
-        "'gemm_few_rows' for products with fewer rows than gemm's mr.");
+        "'gemm_few_rows' for products with fewer rows than gemm's mr, 'gemm_narrow' for products with few columns.");
   m.def("gemm", &bind::gemm, py::arg("a"), py::arg("b"), py::arg("out"), py::arg("isa") = "",
         "C = A·B through the blocked driver with one ISA's micro-kernel (for tests).");
 }

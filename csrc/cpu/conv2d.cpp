@@ -85,7 +85,7 @@ bool winograd_pays(const Conv2dParams& p, const KernelTable& kernels) {
   constexpr double kProductCost = 1.25, kTransformCost = 50.0, kMaxRatio = 0.9;
   const int64_t tiles = p.batch * ceil_div(p.out_h, kWinogradTile) * ceil_div(p.out_w, kWinogradTile);
   const double c = static_cast<double>(p.in_channels), k = static_cast<double>(p.out_channels);
-  const double padded_tiles = static_cast<double>(round_up(tiles, kernels.gemm.nr));
+  const double padded_tiles = gemm_columns_cost(kernels, gemm_kernel_for_columns(kernels, tiles), tiles);
   const double direct = 9.0 * static_cast<double>(p.batch * p.out_h * p.out_w) * c * k;
   const double winograd =
       kWinogradPoints * (kProductCost * padded_tiles * c * k + kTransformCost * static_cast<double>(tiles) * (c + k));

@@ -15,10 +15,12 @@ namespace {
 // packs A once per column range.
 // The few-rows kernels take all of K in one block: their A is a sliver, and the weights (B) of a fully connected
 // layer at batch 1 then stream through once, panel after contiguous panel (VGG-16's fc6 at 26 GB/s, was 24).
+// The narrow kernels block like the main ones; AVX2's and the generic main tiles serve as their own narrow ones.
 constexpr int64_t kWholeK = 65536;
 constexpr KernelTable kGeneric{Isa::generic,
                               {f32_gemm_ukernel_4x8__generic, 4, 8, 256, 64, 4096},
                               {f32_gemm_ukernel_4x8__generic, 4, 8, kWholeK, 64, 4096},
+                              {f32_gemm_ukernel_4x8__generic, 4, 8, 256, 64, 4096},
                               {f32_winograd_4x4_3x3_input__generic, f32_winograd_4x4_3x3_output__generic},
                               {f32_dconv_ukernel_4x8__generic, 4, 8},
                               f32_maxpool_pass__generic,
@@ -27,6 +29,7 @@ constexpr KernelTable kGeneric{Isa::generic,
 constexpr KernelTable kAvx2{Isa::avx2,
                            {f32_gemm_ukernel_6x16__avx2_fma, 6, 16, 512, 72, 4096},
                            {f32_gemm_ukernel_2x16__avx2_fma, 2, 16, kWholeK, 72, 4096},
+                           {f32_gemm_ukernel_6x16__avx2_fma, 6, 16, 512, 72, 4096},
                            {f32_winograd_4x4_3x3_input__avx2_fma, f32_winograd_4x4_3x3_output__avx2_fma},
                            {f32_dconv_ukernel_6x16__avx2_fma, 6, 16},
                            f32_maxpool_pass__avx2_fma,
@@ -34,6 +37,7 @@ constexpr KernelTable kAvx2{Isa::avx2,
 constexpr KernelTable kAvx512{Isa::avx512,
                              {f32_gemm_ukernel_14x32__avx512f, 14, 32, 1024, 280, 4096},
                              {f32_gemm_ukernel_4x32__avx512f, 4, 32, kWholeK, 280, 4096},
+                             {f32_gemm_ukernel_14x16__avx512f, 14, 16, 1024, 280, 4096},
                              {f32_winograd_4x4_3x3_input__avx512f, f32_winograd_4x4_3x3_output__avx512f},
                              {f32_dconv_ukernel_14x32__avx512f, 14, 32},
                              f32_maxpool_pass__avx512f,

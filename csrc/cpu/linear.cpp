@@ -31,7 +31,8 @@ void linear(int64_t rows, const float* x, const LinearWeights& w, const float* b
 
 void gemm(const KernelTable& kernels, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c) {
   const StridedMatrix lhs(a, m, k, 1), rhs(b, n, 1, n);
-  gemm_batched(gemm_kernel_for_rows(kernels, m), {m, n, k}, {GemmProblem{&lhs, &rhs, c, n}});
+  const GemmKernel& kernel = m < kernels.gemm.mr ? kernels.gemm_few_rows : gemm_kernel_for_columns(kernels, n);
+  gemm_batched(kernel, {m, n, k}, {GemmProblem{&lhs, &rhs, c, n}});
 }
 
 }  // namespace pycnn

@@ -124,7 +124,9 @@ void winograd_conv2d(const Conv2dParams& p, const float* x, const WinogradWeight
   if (tiles == 0 || p.out_channels == 0) return;
   const int64_t C = p.in_channels, K = p.out_channels, H = p.in_h, W = p.in_w;
   const int64_t OH = p.out_h, OW = p.out_w;
-  const int nr = kernels.gemm.nr;
+  // The tiles are the products' columns: a small image's few fill the narrow kernel's panels better.
+  const GemmKernel& gemm = gemm_kernel_for_columns(kernels, tiles);
+  const int nr = gemm.nr;
   const int64_t chunk = chunk_tiles(C, K, tiles, nr);
   const int64_t v_stride = C * chunk, m_stride = K * chunk;  // floats from one ξ to the next
   float* v = t_scratch.v.reserve(static_cast<size_t>(std::max<int64_t>(1, kPoints * v_stride)));
@@ -158,7 +160,7 @@ void winograd_conv2d(const Conv2dParams& p, const float* x, const WinogradWeight
     });
 
     // 2. The 36 products M[ξ] = U[ξ]·V[ξ]: K × count, depth C.
-    gemm_batched(kernels.gemm, {K, count, C}, problems);
+    gemm_batched(gemm, {K, count, C}, problems);
 
     // 3. Output transform: one task per (output channel, panel of tiles).
     parallel_for(K * panels, [&](int64_t task) {

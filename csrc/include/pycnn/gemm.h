@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "pycnn/dispatch.h"
+#include "pycnn/int_math.h"
 #include "pycnn/panels.h"
 
 namespace pycnn {
@@ -35,6 +36,22 @@ void gemm_batched(const GemmKernel& kernel, GemmShape shape, const std::vector<G
 // mostly multiply padding. (Prepacked A operands are packed for kernels.gemm and must use it.)
 inline const GemmKernel& gemm_kernel_for_rows(const KernelTable& kernels, int64_t rows) {
   return rows < kernels.gemm.mr ? kernels.gemm_few_rows : kernels.gemm;
+}
+
+// What `columns` columns of a product cost with `kernel` (kernels.gemm or kernels.gemm_narrow), in columns of the
+// main kernel: its panels' columns, padding included, at its rate (AVX-512's 14×16 runs at 0.89–0.92 of 14×32's).
+inline double gemm_columns_cost(const KernelTable& kernels, const GemmKernel& kernel, int64_t columns) {
+  constexpr double kNarrowCost = 1.1;
+  const double rate = kernel.nr < kernels.gemm.nr ? kNarrowCost : 1.0;
+  return rate * static_cast<double>(round_up(columns, kernel.nr));
+}
+
+// The kernel for products of `columns` columns whose B is packed per call, A packed for kernels.gemm (its MR): the
+// narrow tile when the columns fill its panels enough better (16 columns, 33–48 on AVX-512).
+inline const GemmKernel& gemm_kernel_for_columns(const KernelTable& kernels, int64_t columns) {
+  const bool narrow = gemm_columns_cost(kernels, kernels.gemm_narrow, columns) <
+                      gemm_columns_cost(kernels, kernels.gemm, columns);
+  return narrow ? kernels.gemm_narrow : kernels.gemm;
 }
 
 }  // namespace pycnn

@@ -41,6 +41,7 @@ void f32_gemm_ukernel_6x16__avx2_fma(const UkernelArgs& args);
 void f32_gemm_ukernel_2x16__avx2_fma(const UkernelArgs& args);
 void f32_gemm_ukernel_14x32__avx512f(const UkernelArgs& args);
 void f32_gemm_ukernel_4x32__avx512f(const UkernelArgs& args);
+void f32_gemm_ukernel_14x16__avx512f(const UkernelArgs& args);
 #endif
 
 // Direct convolution, one tile per call: y[j][r][q] = Σ_k x(r, q, k)·w[k][j] for output channels j < n and
