@@ -47,7 +47,7 @@ inline double gemm_columns_cost(const KernelTable& kernels, const GemmKernel& ke
 }
 
 // The kernel for products of `columns` columns whose B is packed per call, A packed for kernels.gemm (its MR): the
-// narrow tile when the columns fill its panels enough better (16 columns, 33–48 on AVX-512).
+// narrow tile when the columns fill its panels enough better (1–16 columns and 33–48 on AVX-512).
 inline const GemmKernel& gemm_kernel_for_columns(const KernelTable& kernels, int64_t columns) {
   const bool narrow = gemm_columns_cost(kernels, kernels.gemm_narrow, columns) <
                       gemm_columns_cost(kernels, kernels.gemm, columns);
