@@ -17,19 +17,21 @@ namespace {
 // layer at batch 1 then stream through once, panel after contiguous panel (VGG-16's fc6 at 26 GB/s, was 24).
 // The narrow kernels block like the main ones; AVX2's and the generic main tiles serve as their own narrow ones.
 constexpr int64_t kWholeK = 65536;
+constexpr GemmKernel kGenericGemm{f32_gemm_ukernel_4x8__generic, 4, 8, 256, 64, 4096};
 constexpr KernelTable kGeneric{Isa::generic,
-                              {f32_gemm_ukernel_4x8__generic, 4, 8, 256, 64, 4096},
+                              kGenericGemm,
                               {f32_gemm_ukernel_4x8__generic, 4, 8, kWholeK, 64, 4096},
-                              {f32_gemm_ukernel_4x8__generic, 4, 8, 256, 64, 4096},
+                              kGenericGemm,
                               {f32_winograd_4x4_3x3_input__generic, f32_winograd_4x4_3x3_output__generic},
                               {f32_dconv_ukernel_4x8__generic, 4, 8},
                               f32_maxpool_pass__generic,
                               f32_fma_peak__generic};
 #if defined(PYCNN_X86)
+constexpr GemmKernel kAvx2Gemm{f32_gemm_ukernel_6x16__avx2_fma, 6, 16, 512, 72, 4096};
 constexpr KernelTable kAvx2{Isa::avx2,
-                           {f32_gemm_ukernel_6x16__avx2_fma, 6, 16, 512, 72, 4096},
+                           kAvx2Gemm,
                            {f32_gemm_ukernel_2x16__avx2_fma, 2, 16, kWholeK, 72, 4096},
-                           {f32_gemm_ukernel_6x16__avx2_fma, 6, 16, 512, 72, 4096},
+                           kAvx2Gemm,
                            {f32_winograd_4x4_3x3_input__avx2_fma, f32_winograd_4x4_3x3_output__avx2_fma},
                            {f32_dconv_ukernel_6x16__avx2_fma, 6, 16},
                            f32_maxpool_pass__avx2_fma,

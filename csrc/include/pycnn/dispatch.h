@@ -37,7 +37,7 @@ struct KernelTable {
   Isa isa;
   GemmKernel gemm;
   GemmKernel gemm_few_rows;  // same NR, fewer rows: for products whose M is below gemm.mr (linear at batch 1)
-  GemmKernel gemm_narrow;    // same MR, NR at most gemm's: for products with few columns (gemm_kernel_for)
+  GemmKernel gemm_narrow;    // same MR, NR at most gemm's: for products with few columns (gemm_kernel_for_columns)
   WinogradKernels winograd;
   DirectConvKernel direct;
   MaxPassFn max_pool_pass;
