@@ -96,10 +96,10 @@ bool winograd_pays(const Conv2dParams& p, const KernelTable& kernels) {
 // are deep enough for the tile's FMAs to outweigh its transposing store: 27 taps, a 3×3 window over RGB (VGG's
 // first layer: 13–20% faster than im2col + GEMM at batch 1 and 8; windows of 8–32 taps measured 0.6–1.45× GEMM's
 // time). Measured on AVX-512 against im2col + GEMM: 10–45% faster at batch 1 from 7×7 to 56×56 images, and at
-// batch 8 for stride 1 and for the RGB stems. Strided windows over many channels read the input in scattered
-// steps, and with a batch GEMM has columns enough: there direct convolution only for outputs up to 7×7 (0.85–0.89
-// of GEMM's time; on 14×14 1.05, on 28×28 1.22). At batch 1 direct everywhere: ResNet-50 0.5 ms slower with its
-// 28×28 layer as a GEMM, though alone that layer is 12% faster so.
+// batch 8 for stride 1 and for the RGB stems. Strided windows over many channels too, against the faster of GEMM
+// and the transposed GEMM (ResNet's 3×3 stride-2 layers, 2 threads): at batch 2 and 8 0.80–0.87 of its time for
+// 128 channels on 56×56, 0.90–0.95 for 256 on 28×28, 0.97–0.98 for 512 on 14×14; ResNet-50 at batch 8 1.5 ms
+// faster in its 56×56 layer, 0.5 in its 28×28. (At batch 32 the 56×56 layer is memory-bound either way: 1.03.)
 // Its padded copy of the input is capped (256 MB); past it, GEMM's workspace stays bounded whatever the input.
 bool direct_pays(const Conv2dParams& p) {
   constexpr int64_t kMinDepth = 27;
@@ -108,10 +108,7 @@ bool direct_pays(const Conv2dParams& p) {
   if (w.kernel_h * w.kernel_w == 1 || group_depth(p) < kMinDepth) return false;
   const int64_t padded = p.batch * p.in_channels * (p.in_h + w.pad_top + w.pad_bottom) *
                          (p.in_w + w.pad_left + w.pad_right);
-  if (padded > kMaxPaddedFloats) return false;
-  const bool strided = w.stride_h > 1 || w.stride_w > 1;
-  if (!strided || p.in_channels / p.groups < 16) return true;
-  return p.batch == 1 || p.out_h * p.out_w <= 7 * 7;
+  return padded <= kMaxPaddedFloats;
 }
 
 // The transposed GEMM when its tiles fit the layer better: positions in MR-row tiles and channels in NR-wide panels,
