@@ -95,4 +95,5 @@ def test_algorithm_choice() -> None:
     assert pointwise((1, 128, 28, 28), 512) == "gemm"
     assert pointwise((1, 256, 28, 28), 224) == "gemm"  # both fit alike
     assert choice((1, 512, 7, 7), (512, 512, 3, 3)) == "direct"  # direct convolution is transposed already
-    assert choice((8, 128, 56, 56), (128, 128, 3, 3), stride=2) == "gemm_transposed"
+    # im2col + GEMM only where direct convolution's padded input would pass its cap: transposed for 36×36 outputs
+    assert choice((64, 256, 72, 72), (256, 256, 3, 3), stride=2) == "gemm_transposed"
