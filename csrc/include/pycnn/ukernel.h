@@ -7,6 +7,11 @@ namespace pycnn {
 // Widest NR of any micro-kernel; packers size their stack tables with it.
 constexpr int kMaxNR = 32;
 
+// Whether a tile of MR rows fetches its B panel ahead itself: the few-rows tiles read each panel once, straight from
+// memory. The others reuse B across their row tiles and fetch A ahead; the GEMM driver brings each next B panel into
+// L2 for them.
+constexpr bool ukernel_streams_b(int mr) { return mr < 8; }
+
 // C[m×n] (+)= A[m×kc]·B[kc×n], then — on the call that adds the last K block — the fused epilogue.
 // A arrives packed as k-major panels zero-padded to MR rows, B likewise NR columns wide or, for a panel whose
 // NR columns all exist in a row-major source, read where it lies (ldb: its row stride); so the kernel always
