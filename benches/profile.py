@@ -35,7 +35,7 @@ def main() -> None:
     steps = profile(model, x, args.repeat)
     total = sum(s.seconds for s in steps)
     print(f"{args.model}, batch {args.batch}, {pycnn.isa()}, {args.threads} threads: {1e3 * total:.2f} ms in "
-          f"{len(steps)} steps; FMA peak {peak:.0f} GFLOP/s")
+          f"{len(steps)} steps; FMA peak {peak:.0f} GFLOP/s; pycnn from {os.path.dirname(pycnn.__file__)}")
     print(f"{'step':58s} {'output':>18s} {'ms':>8s} {'share':>6s} {'GFLOP/s':>8s} {'% peak':>6s}")
     for s in steps:
         step_macs = sum(macs.get(layer, 0) for layer in s.name.split(" + ") if layer in convs_and_linears)
