@@ -58,7 +58,7 @@ void gemm_ukernel(const pycnn::UkernelArgs& p) {
     // at 24–28 GB/s, this way at 27–31: AlexNet 0.94 of the time, VGG-16 0.97). They are B when the tile has few
     // rows (B then streams faster than the FMAs use it), else A. (The transposed convolution's filters are B as well,
     // but every row tile of a panel reads it: the driver brings the next panel into L2 instead; fetched by every
-    // tile here too, ResNet-50 at batch 1 took 1.04 of the time.)
+    // tile here too, ResNet-50 at batch 1 took 1.02 of the time.)
     if (pycnn::ukernel_streams_b(MR)) {
       for (int j = 0; j < NR; j += 16) {
         __builtin_prefetch(b + 256 * p.ldb + j, 0, 1);
