@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The CUDA path checked on a GPU machine in one call (under 10 minutes): build and install pycnn with its CUDA
-# kernels, run tests/test_cuda.py against the installed package, then benches/cuda_models.py (models beside
+# kernels, run tests/cuda against the installed package, then benches/cuda_models.py (models beside
 # torch + cuDNN) and benches/cuda_layers.py (every conv layer). No network needed. Logs and JSON go to $OUT
 # (default ./cuda-check-out); $OUT/summary.txt has each stage's exit status and the result lines.
 #
@@ -63,7 +63,7 @@ ELSEWHERE=$(mktemp -d)  # neither the checkout (its pycnn/ has no compiled modul
 (cd "$ELSEWHERE" && python3 -c "import pycnn; pycnn.show_config()") >> "$SUMMARY" 2>&1
 
 # 2. Tests, against the installed package.
-(cd "$ELSEWHERE" && stage tests "${TESTS_S:-150}" python3 -m pytest "$REPO/tests/test_cuda.py" -c "$REPO/pyproject.toml" \
+(cd "$ELSEWHERE" && stage tests "${TESTS_S:-150}" python3 -m pytest "$REPO/tests/cuda" -c "$REPO/pyproject.toml" \
   --rootdir "$REPO" -q -rs -p no:cacheprovider --durations=15 --junitxml="$OUT/test_cuda.xml")
 tail -25 "$OUT/tests.log" >> "$SUMMARY"
 

@@ -1,4 +1,4 @@
-"""Copies the pure-Python packages tests/test_cuda.py needs beyond torch and numpy (pytest, hypothesis and theirs)
+"""Copies the pure-Python packages tests/cuda needs beyond torch and numpy (pytest, hypothesis and theirs)
 from this environment into a folder, for a GPU machine that has no network and may lack them.
 
     python3 benches/gpu_test_deps.py build/gpu-deps     # here; then carry build/gpu-deps to the GPU machine

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/test_cuda.py without a GPU: pycnn._cuda built for the CPU emulator (-DPYCNN_CUDA_EMULATOR=ON, see
+# tests/cuda without a GPU: pycnn._cuda built for the CPU emulator (-DPYCNN_CUDA_EMULATOR=ON, see
 # CONTRIBUTING.md), which runs the CUDA kernels' indexing, epilogues and barriers, and the CUDA model plans.
 #
 #   tests/run_emulated.sh                    # about 5 minutes on 2 cores, most of it the build
@@ -22,4 +22,4 @@ cd "$pkg"  # not the checkout: its pycnn/ has no emulated extension
   echo "run_emulated.sh: the emulated build reports no device" >&2
   exit 2
 }
-exec "$python" -m pytest -p no:cacheprovider --rootdir "$root" "$root/tests/test_cuda.py" "$@"
+exec "$python" -m pytest -p no:cacheprovider --rootdir "$root" "$root/tests/cuda" "$@"

@@ -2,7 +2,7 @@
 # The test suite against a core built with AddressSanitizer and UndefinedBehaviorSanitizer (-DPYCNN_SANITIZE=ON).
 #
 #   tests/run_sanitized.sh                                   # the whole suite: about 15 minutes on 2 cores
-#   tests/run_sanitized.sh -x tests/test_conv2d.py -k depthwise   # any pytest arguments
+#   tests/run_sanitized.sh -x tests/ops/test_conv2d.py -k depthwise   # any pytest arguments
 #
 # Builds into build/sanitize (GCC; needs cmake, ninja or make, pybind11), puts the Python sources beside the
 # sanitized extension in build/sanitize/pkg, and runs pytest there with libasan preloaded into Python (which
@@ -10,7 +10,7 @@
 # finding fails its test, or the run.
 #
 # Leak checking is off: LeakSanitizer stops the world with ptrace, which containers often forbid, and at exit
-# it would report the interpreter's own never-freed allocations. tests/test_memory.py checks pycnn for leaks.
+# it would report the interpreter's own never-freed allocations. tests/kernels/test_memory.py checks pycnn for leaks.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -18,6 +18,7 @@ import pycnn.functional as F
 
 from conftest import assert_close, count_case
 from reference import (
+    CONV_CASES,
     ConvCase,
     check_against_torch,
     check_api_contract,
@@ -33,54 +34,10 @@ from shapes import ConvLayer, conv_layers
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
 
 
-# One case per class of arguments; each runs with float data (tolerance) and small integers (exact).
-CASES = {
-    "3x3 pad1": ConvCase(2, 3, (9, 11), 5, (3, 3), padding=1),
-    "5x5 odd sizes": ConvCase(1, 7, (13, 9), 11, (5, 5), padding=2),
-    "rectangular kernel, stride (1,3)": ConvCase(2, 4, (10, 14), 6, (2, 5), stride=(1, 3), padding=(1, 2)),
-    "stride 2 no pad": ConvCase(3, 5, (15, 16), 9, (3, 3), stride=2),
-    "stride 4 11x11 (alexnet-like)": ConvCase(1, 3, (47, 45), 10, (11, 11), stride=4, padding=2),
-    "dilation 2": ConvCase(2, 3, (12, 13), 4, (3, 3), padding=2, dilation=2),
-    "dilation (3,1) stride (2,1)": ConvCase(1, 5, (17, 8), 6, (3, 2), stride=(2, 1), dilation=(3, 1)),
-    "groups 2": ConvCase(2, 6, (8, 9), 4, (3, 3), padding=1, groups=2),
-    "groups 3 stride 2 dilation 2": ConvCase(1, 9, (13, 12), 6, (3, 3), stride=2, padding=1, dilation=2,
-                                             groups=3),
-    "depthwise": ConvCase(2, 5, (9, 10), 5, (3, 3), padding=1, groups=5),
-    "depthwise stride 2": ConvCase(1, 8, (11, 11), 8, (5, 5), stride=2, padding=2, groups=8),
-    "depthwise multiplier 3": ConvCase(2, 4, (7, 9), 12, (3, 3), padding=1, groups=4),
-    "depthwise multiplier 2 dilated": ConvCase(1, 3, (10, 10), 6, (3, 3), dilation=2, groups=3),
-    "1x1 stride 1 (no im2col)": ConvCase(3, 13, (7, 9), 17, (1, 1)),
-    "1x1 stride 1 groups 2": ConvCase(2, 6, (5, 5), 10, (1, 1), groups=2),
-    "1x1 stride 1 depthwise": ConvCase(2, 4, (3, 5), 8, (1, 1), groups=4),
-    "1x1 stride 1 many channels": ConvCase(1, 70, (6, 5), 37, (1, 1)),
-    "1x1 stride 2": ConvCase(2, 8, (9, 9), 5, (1, 1), stride=2),
-    "1x1 padded": ConvCase(1, 3, (4, 5), 4, (1, 1), padding=1),
-    "same odd kernel": ConvCase(2, 3, (9, 8), 4, (3, 5), padding="same"),
-    "same even kernel": ConvCase(1, 3, (7, 6), 5, (4, 2), padding="same"),
-    "same even kernel dilated": ConvCase(1, 2, (9, 10), 3, (2, 4), padding="same", dilation=(3, 1)),
-    "same odd kernel dilated": ConvCase(2, 4, (8, 11), 3, (3, 3), padding="same", dilation=2),
-    "same depthwise": ConvCase(1, 4, (6, 6), 4, (2, 2), padding="same", groups=4),
-    "valid": ConvCase(2, 3, (8, 7), 4, (3, 2), padding="valid", dilation=2),
-    "asymmetric padding": ConvCase(2, 3, (8, 9), 4, (3, 3), padding=(2, 0, 1, 3)),
-    "asymmetric padding stride 2": ConvCase(1, 4, (9, 8), 5, (3, 2), stride=2, padding=(0, 1, 0, 0)),
-    "asymmetric padding 1x1": ConvCase(1, 2, (3, 4), 3, (1, 1), padding=(1, 0, 0, 2)),
-    "no bias": ConvCase(2, 5, (8, 8), 7, (3, 3), padding=1, bias=False),
-    "unbatched": ConvCase(None, 3, (7, 8), 5, (3, 3), padding=1),
-    "unbatched depthwise same": ConvCase(None, 4, (6, 7), 4, (3, 3), padding="same", groups=4),
-    "batch 0": ConvCase(0, 3, (7, 8), 5, (3, 3), padding=1),
-    "batch 0 1x1": ConvCase(0, 3, (4, 4), 2, (1, 1)),
-    "batch 1": ConvCase(1, 3, (5, 5), 2, (3, 3)),
-    "batch 9": ConvCase(9, 4, (6, 7), 6, (3, 3), stride=2, padding=1),
-    "1x1 input, 1x1 output": ConvCase(2, 3, (1, 1), 4, (1, 1)),
-    "kernel covers the padded input": ConvCase(1, 2, (3, 5), 3, (5, 7), padding=1),
-    "wide GEMM edges": ConvCase(1, 33, (10, 11), 70, (3, 3), padding=1),
-}
-
-
 @pytest.mark.parametrize("integer", [False, True], ids=["float", "int"])
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", CONV_CASES)
 def test_conv2d_matches_torch(isa: str, name: str, integer: bool) -> None:
-    check_against_torch(replace(CASES[name], integer=integer))
+    check_against_torch(replace(CONV_CASES[name], integer=integer))
 
 
 def padding_total(padding: Any, kernel: int, dilation: int, axis: int) -> int:
@@ -133,7 +90,7 @@ def test_conv2d_random_sweep(isa: str, case: ConvCase) -> None:
                                   "asymmetric padding", "wide GEMM edges", "batch 9"])
 @pytest.mark.parametrize("integer", [False, True], ids=["float", "int"])
 def test_every_isa_gives_the_same_answer(name: str, integer: bool) -> None:
-    case = replace(CASES[name], integer=integer)
+    case = replace(CONV_CASES[name], integer=integer)
     x, w, b = case.arrays()
     results = results_per_isa(lambda: F.conv2d(x, w, b, **case.options))
     first = results.pop(next(iter(results)))
@@ -182,8 +139,8 @@ def test_real_network_layers_generic(layer: ConvLayer) -> None:
 
 @pytest.mark.parametrize("name", ["3x3 pad1", "1x1 stride 1 (no im2col)", "unbatched", "depthwise multiplier 3"])
 def test_conv2d_api_contract(name: str) -> None:
-    x, w, b = replace(CASES[name], integer=True).arrays()
-    check_api_contract(F.conv2d, [x, w, b], **CASES[name].options)
+    x, w, b = replace(CONV_CASES[name], integer=True).arrays()
+    check_api_contract(F.conv2d, [x, w, b], **CONV_CASES[name].options)
 
 
 def torch_output_width(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:

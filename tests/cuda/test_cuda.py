@@ -23,14 +23,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from test_conv2d import CASES, torch_conv2d
 
 import pycnn
 import pycnn.functional as F
 from pycnn import nn
 
 from conftest import assert_close
-from reference import normal, run_python, torch_ref
+from reference import CONV_CASES, normal, run_python, torch_conv2d, torch_ref
 from shapes import conv_layers
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
@@ -176,9 +175,9 @@ def test_device_strings() -> None:
 
 @needs_device
 @pytest.mark.parametrize("precision", PRECISIONS)
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", CONV_CASES)
 def test_conv2d_matches_torch_and_the_cpu_path(name: str, precision: str) -> None:
-    case = CASES[name]
+    case = CONV_CASES[name]
     x, w, b = case.arrays()
     with pycnn.cuda.precision(precision):
         got = on_device(F.conv2d, x, w, b, **case.options)
@@ -191,7 +190,7 @@ def test_conv2d_matches_torch_and_the_cpu_path(name: str, precision: str) -> Non
 @pytest.mark.parametrize("precision", PRECISIONS)
 def test_small_integer_convolution_is_exact(precision: str) -> None:
     """Integers below 2^7 are exact in every precision, and so are their sums of products below 2^24."""
-    x, w, b = replace(CASES["wide GEMM edges"], integer=True).arrays()
+    x, w, b = replace(CONV_CASES["wide GEMM edges"], integer=True).arrays()
     with pycnn.cuda.precision(precision):
         got = on_device(F.conv2d, x, w, b, padding=1)
     np.testing.assert_array_equal(got, torch_conv2d(x, w, b, padding=1))

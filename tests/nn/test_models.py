@@ -93,7 +93,7 @@ for name in [*MODELS, "alexnet_original"]:
 
 def test_whole_zoo_under_pycnn_isa_generic():
     # The portable kernels through every model, in a fresh interpreter where PYCNN_ISA caps the dispatch.
-    result = run_python(GENERIC_ZOO, str(Path(__file__).parent), timeout=900, PYCNN_ISA="generic")
+    result = run_python(GENERIC_ZOO, str(Path(__file__).resolve().parents[1]), timeout=900, PYCNN_ISA="generic")
     assert result.returncode == 0, result.stderr[-3000:]
     errors = {name: float(err) for name, err in (line.split() for line in result.stdout.splitlines())}
     assert list(errors) == [*MODELS, "alexnet_original"]

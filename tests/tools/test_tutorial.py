@@ -9,7 +9,7 @@ from PIL import Image
 
 from reference import run_python
 
-TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "tutorial.md"
+TUTORIAL = Path(__file__).resolve().parents[2] / "docs" / "tutorial.md"
 
 
 def python_blocks(markdown: str) -> list[str]:

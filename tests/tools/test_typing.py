@@ -16,7 +16,7 @@ import pytest
 import pycnn
 
 PACKAGE = Path(pycnn.__file__).resolve().parent
-SOURCE = Path(__file__).resolve().parents[1] / "pycnn"  # the checkout's tree, which is what the linters judge
+SOURCE = Path(__file__).resolve().parents[2] / "pycnn"  # the checkout's tree, which is what the linters judge
 
 
 def compiled_module(name: str) -> ModuleType:
