@@ -6,22 +6,28 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from ._extension import check_same_version, extend_search_path
+from ._version import __version__
+
+# From a source tree without a compiled extension, pycnn._core and pycnn._cuda load from the installed pycnn
+# (see pycnn/_extension.py); None when the extension sits next to these sources.
+_borrowed_extension_dir = extend_search_path(__path__)
 
 try:
     from . import _core
-except ImportError as error:  # a source checkout on sys.path ahead of the installed package, most often
-    raise ImportError(f"pycnn's compiled extension pycnn._core is missing from {Path(__file__).parent} ({error}). "
-                      "Install pycnn (`pip install .`) and import it from outside the source tree, "
-                      "or build the extension in place as CONTRIBUTING.md describes.") from error
+except ImportError as error:
+    raise ImportError(f"pycnn's compiled extension pycnn._core could not be loaded ({error}). Reinstall pycnn "
+                      "(`python3 -m pip install .`) or rebuild it in place as CONTRIBUTING.md describes.") from error
+if _borrowed_extension_dir is not None:
+    check_same_version(str(_core.__version__), __version__, _borrowed_extension_dir, __path__)
 
-from . import cuda, functional, models, nn
-from ._args import integer
-from ._config import config, show_config
-from ._version import __version__
-from .io import load, save
-from .shapes import conv_output_size
-from .summary import Summary, summary
+# The rest needs the extension located first.
+from . import cuda, functional, models, nn  # noqa: E402
+from ._args import integer  # noqa: E402
+from ._config import config, show_config  # noqa: E402
+from .io import load, save  # noqa: E402
+from .shapes import conv_output_size  # noqa: E402
+from .summary import Summary, summary  # noqa: E402
 
 __all__ = ["__version__", "functional", "nn", "models", "cuda", "summary", "Summary", "conv_output_size", "load",
            "save", "isa", "set_num_threads", "get_num_threads", "show_config", "config"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from pathlib import Path
 from typing import TextIO
 
 import numpy as np
@@ -30,6 +31,8 @@ def config() -> dict[str, object]:
         "isa_cap": os.environ.get("PYCNN_ISA") or None,
         "threads": _core.get_num_threads(),
         "cores": _core.available_cores(),
+        "sources": str(Path(__file__).resolve().parent),
+        "extension": str(Path(_core.__file__).resolve()),  # in an installed pycnn when the sources have none
         **_cuda_facts(),
     }
 
@@ -67,6 +70,8 @@ def show_config(file: TextIO | None = None) -> None:
         f"  ISA found   {c['isa_found']} (best this CPU and OS support)",
         f"  ISA used    {c['isa_used']}{cap}",
         f"  threads     {c['threads']} (cores available: {c['cores']})",
+        f"  sources     {c['sources']}",
+        f"  extension   {c['extension']}",
         f"  CUDA        {cuda}",
     ]
     print("\n".join(lines), file=file or sys.stdout)
