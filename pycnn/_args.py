@@ -14,6 +14,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 F32 = NDArray[np.float32]
+# An op's or a model's result: an array of the caller's kind (numpy in, numpy out; a device array in, the same
+# kind out).
+Result = Any
 
 # No machine can map more than this (the x86-64 and AArch64 user address space).
 _MAX_BYTES = 1 << 47

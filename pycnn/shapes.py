@@ -1,11 +1,20 @@
-"""Output sizes of sliding windows: the classic (W − F + 2P)/S + 1, floored as PyTorch does."""
+"""Every op's arguments checked and normalised once, and the shapes they give.
+
+pycnn.functional and the layers of pycnn.nn call these before any kernel runs, on every device; each error
+names the op, the argument and the shapes involved. Output sizes of sliding windows follow the classic
+(W − F + 2P)/S + 1, floored as PyTorch does.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from . import _core
-from ._args import int_tuple, integer
+from ._args import as_float32, int_tuple, integer, normalise_dim, padding4, positive_pair
 
 
 def window_size(size: int, kernel: int, stride: int, pad_before: int, pad_after: int, dilation: int,
@@ -52,3 +61,158 @@ def conv_output_size(size: Any, kernel_size: Any, stride: Any = 1, padding: Any 
                 f"is not an integer, so the last {span % s} element(s) of the padded input are never read")
         out.append(o)
     return out[0] if scalar else tuple(out)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A normalised sliding window: what conv2d and the pools hand to the kernels."""
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int, int, int]  # top, bottom, left, right
+    dilation: tuple[int, int]
+    ceil_mode: bool = False
+
+    def output_hw(self, op: str, input_shape: tuple[int, ...]) -> tuple[int, int]:
+        h, w = input_shape[-2:]
+        (kh, kw), (sh, sw), (pt, pb, pl, pr), (dh, dw) = self.kernel, self.stride, self.padding, self.dilation
+        try:
+            return (window_size(h, kh, sh, pt, pb, dh, self.ceil_mode),
+                    window_size(w, kw, sw, pl, pr, dw, self.ceil_mode))
+        except ValueError as e:
+            raise ValueError(f"{op}: input of shape {input_shape}, kernel {self.kernel}, padding {self.padding}: "
+                             f"{e}") from None
+
+
+def conv_window(kernel: tuple[int, int], stride: Any, padding: Any, dilation: Any) -> Window:
+    st = positive_pair(stride, "conv2d: stride")
+    dil = positive_pair(dilation, "conv2d: dilation")
+    if isinstance(padding, str):
+        if padding == "valid":
+            return Window(kernel, st, (0, 0, 0, 0), dil)
+        if padding != "same":
+            raise ValueError(f"conv2d: padding must be 'same', 'valid', an int or a tuple, got {padding!r}")
+        if st != (1, 1):
+            raise ValueError(f"conv2d: padding='same' needs stride 1, got stride={st}")
+        # As PyTorch: the odd pixel of padding goes to the bottom and right.
+        th, tw = dil[0] * (kernel[0] - 1), dil[1] * (kernel[1] - 1)
+        return Window(kernel, st, (th // 2, th - th // 2, tw // 2, tw - tw // 2), dil)
+    return Window(kernel, st, padding4(padding, "conv2d: padding"), dil)
+
+
+def pool_window(op: str, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool) -> Window:
+    ks = positive_pair(kernel_size, f"{op}: kernel_size")
+    no_stride = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+    st = ks if no_stride else positive_pair(stride, f"{op}: stride")
+    dil = positive_pair(dilation, f"{op}: dilation")
+    pads = padding4(padding, f"{op}: padding")
+    if max(pads[:2]) > ks[0] // 2 or max(pads[2:]) > ks[1] // 2:  # PyTorch's limit
+        raise ValueError(f"{op}: padding {padding!r} must be at most half the kernel size (kernel_size={ks})")
+    return Window(ks, st, pads, dil, bool(ceil_mode))
+
+
+def check_conv_shapes(input_shape: tuple[int, ...], weight_shape: tuple[int, ...], groups: int) -> None:
+    """Raises unless a weight of `weight_shape` convolves an (N, C, H, W) input with `groups`."""
+    c, (k, cg, kh, kw) = input_shape[1], weight_shape
+    if groups < 1:
+        raise ValueError(f"conv2d: groups must be positive, got {groups}")
+    if c % groups or k % groups:
+        raise ValueError(f"conv2d: groups={groups} must divide both the input channels ({c}, input shape "
+                         f"{input_shape}) and the output channels ({k}, weight shape {weight_shape})")
+    if cg * groups != c:
+        raise ValueError(f"conv2d: weight of shape {weight_shape} expects {cg * groups} input channels "
+                         f"(groups={groups}), but the input of shape {input_shape} has {c}")
+    if kh < 1 or kw < 1:
+        raise ValueError(f"conv2d: weight of shape {weight_shape} has an empty kernel")
+
+
+def conv_arguments(input_shape: tuple[int, ...], weight_shape: tuple[int, ...], bias_shape: tuple[int, ...] | None,
+                   stride: Any, padding: Any, dilation: Any, groups: Any) -> tuple[int, Window, tuple[int, ...]]:
+    """(groups, window, output shape) of conv2d on an (N, C, H, W) input, every argument checked."""
+    if len(weight_shape) != 4:
+        raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels/groups, kH, kW), got shape "
+                         f"{weight_shape}")
+    g = integer(groups, "conv2d: groups")
+    check_conv_shapes(input_shape, weight_shape, g)
+    window = conv_window((weight_shape[2], weight_shape[3]), stride, padding, dilation)
+    if bias_shape is not None and bias_shape != (weight_shape[0],):
+        raise ValueError(f"conv2d: bias must have shape ({weight_shape[0]},) for weight of shape {weight_shape}, "
+                         f"got {bias_shape}")
+    oh, ow = window.output_hw("conv2d", input_shape)
+    return g, window, (input_shape[0], weight_shape[0], oh, ow)
+
+
+def avg_pool_divisor(divisor_override: int | None) -> int:
+    """0 (divide by the window) or the override, checked."""
+    if divisor_override is None:
+        return 0
+    divisor = integer(divisor_override, "avg_pool2d: divisor_override")
+    if divisor < 1:
+        raise ValueError(f"avg_pool2d: divisor_override must be positive, got {divisor}")
+    return divisor
+
+
+def adaptive_output_hw(input_shape: tuple[int, ...], output_size: Any) -> tuple[int, int]:
+    h, w = input_shape[-2:]
+    if h == 0 or w == 0:
+        raise ValueError(f"adaptive_avg_pool2d: input of shape {input_shape} has empty planes")
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    if len(sizes) != 2:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}")
+    oh, ow = (d if s is None else integer(s, "adaptive_avg_pool2d: output_size")
+              for s, d in zip(sizes, (h, w), strict=True))
+    if oh < 1 or ow < 1:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size!r}")
+    return oh, ow
+
+
+def check_linear_shapes(input_shape: tuple[int, ...], weight_shape: tuple[int, ...],
+                        bias_shape: tuple[int, ...] | None) -> None:
+    if len(weight_shape) != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight_shape}")
+    if len(input_shape) == 0 or input_shape[-1] != weight_shape[1]:
+        raise ValueError(f"linear: input of shape {input_shape} does not end in in_features={weight_shape[1]} "
+                         f"of weight shape {weight_shape}")
+    if bias_shape is not None and bias_shape != (weight_shape[0],):
+        raise ValueError(f"linear: bias must have shape ({weight_shape[0]},) for weight of shape {weight_shape}, "
+                         f"got {bias_shape}")
+
+
+def softmax_view(shape: tuple[int, ...], dim: Any) -> tuple[int, int, int]:
+    """(outer, dim, inner): the shape softmax's kernels see an array of `shape` as."""
+    d = normalise_dim(dim, len(shape), "softmax: dim")
+    shape = shape if shape else (1,)
+    return int(np.prod(shape[:d])), shape[d], int(np.prod(shape[d + 1:]))
+
+
+def lrn_size(input_shape: tuple[int, ...], size: Any) -> int:
+    if len(input_shape) < 3:
+        raise ValueError(f"local_response_norm: input must have at least 3 dimensions (N, C, *), got shape "
+                         f"{input_shape}")
+    n = integer(size, "local_response_norm: size")
+    if n < 1:
+        raise ValueError(f"local_response_norm: size must be positive, got {n}")
+    return n
+
+
+def batch_norm_affine(input_shape: tuple[int, ...], running_mean: Any, running_var: Any, weight: Any, bias: Any,
+                      eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Inference batch norm as y = x·scale + shift per channel (float64): the form a convolution absorbs."""
+    c = input_shape[1]
+    stats = {}
+    for name, value, default in (("running_mean", running_mean, None), ("running_var", running_var, None),
+                                 ("weight", weight, 1.0), ("bias", bias, 0.0)):
+        if value is None and default is None:
+            raise ValueError(f"batch_norm: {name} is required for inference")
+        v = np.full(c, default) if value is None else as_float32(value, f"batch_norm: {name}")
+        if v.shape != (c,):
+            raise ValueError(f"batch_norm: {name} must have shape ({c},) for input of shape {input_shape}, "
+                             f"got {v.shape}")
+        stats[name] = v.astype(np.float64)
+    scale = stats["weight"] / np.sqrt(stats["running_var"] + float(eps))
+    return scale, stats["bias"] - stats["running_mean"] * scale
+
+
+def channels_shape(shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """(N, C, *) as (N, C, inner): the shape per-channel kernels (LRN, batch norm) see."""
+    return shape[0], shape[1], math.prod(shape[2:])

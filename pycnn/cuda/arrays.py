@@ -3,10 +3,35 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
+
+import numpy as np
 
 from .._args import as_float32
 from . import _runtime
+
+_DLPACK_CUDA_DEVICES = (2, 13)  # kDLCUDA, kDLCUDAManaged
+
+
+def is_device_array(value: Any) -> bool:
+    """Whether value is a CUDA array: a DeviceArray, or anything with __cuda_array_interface__ or a CUDA
+    __dlpack_device__ (torch CUDA tensors, CuPy arrays). Never loads pycnn._cuda."""
+    if value is None or type(value) is np.ndarray:
+        return False
+    cuda = sys.modules.get("pycnn._cuda")
+    if cuda is not None and isinstance(value, cuda.DeviceArray):
+        return True
+    if hasattr(value, "__cuda_array_interface__"):
+        return True
+    dlpack_device = getattr(value, "__dlpack_device__", None)
+    if dlpack_device is None:
+        return False
+    try:
+        return int(dlpack_device()[0]) in _DLPACK_CUDA_DEVICES
+    except (TypeError, ValueError, IndexError, AttributeError):
+        return False
+
 
 # Libraries whose arrays get results of their own kind back, through DLPack.
 _RETURN_LIKE = {"torch": "torch", "cupy": "cupy"}
@@ -30,8 +55,6 @@ def like(result: Any, template: Any) -> Any:
 def to_device(array: Any) -> Any:
     """A DeviceArray: a copy of a host array (converted to float32 as pycnn.functional converts), or a view of a
     device array."""
-    from .._device import is_device_array
-
     if is_device_array(array):
         return as_device(array, "to_device: array")
     cuda = _runtime.require("pycnn.cuda.to_device")

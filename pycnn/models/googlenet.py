@@ -11,9 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import _core, nn
-from .. import functional as F
-from .._args import as_float32
+from .. import nn
+from ..shapes import channels_shape
 from ._init import truncated_normal
 from ._weights import Weights, read_state
 
@@ -61,23 +60,13 @@ class InputTransform(nn.Layer):
     scale = np.array([0.229 / 0.5, 0.224 / 0.5, 0.225 / 0.5], np.float32)
     shift = np.array([(0.485 - 0.5) / 0.5, (0.456 - 0.5) / 0.5, (0.406 - 0.5) / 0.5], np.float32)
 
-    def forward(self, x: Any) -> Any:
-        x = as_float32(x, "GoogLeNet: input")
-        out = np.empty_like(x)
-        self.run(x, out)
-        return out
-
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(input_shape) != 4 or input_shape[1] != 3:
             raise ValueError(f"GoogLeNet with transform_input needs (N, 3, H, W) input, got shape {input_shape}")
         return input_shape
 
-    def affine_terms(self) -> tuple[np.ndarray, np.ndarray]:
-        """(scale, shift) per channel, so that y = x·scale + shift (what a CUDA plan runs)."""
-        return self.scale, self.shift
-
-    def run(self, x: Any, out: Any) -> None:
-        _core.channel_affine(F.channels_view(x), self.scale, self.shift, F.channels_view(out))
+    def op(self, input_shape: tuple[int, ...]) -> nn.Op:
+        return nn.Op("channel_affine", (self.scale, self.shift), view=channels_shape(input_shape))
 
 
 class GoogLeNet(nn.Module):

@@ -5,6 +5,7 @@ folded into the convolution before it, bias/ReLU/residual add fused into the con
 packed once, activation buffers reused. ``with pycnn.nn.eager():`` runs layer by layer instead.
 """
 
+from ..backends import Op
 from .layers import (
     AdaptiveAvgPool2d,
     AvgPool2d,
@@ -25,4 +26,4 @@ from .trace import cat, eager
 
 __all__ = ["Module", "Layer", "Sequential", "Conv2d", "ReLU", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
            "Linear", "LocalResponseNorm", "BatchNorm2d", "Dropout", "Flatten", "Softmax", "cat", "eager",
-           "IncompatibleKeys", "StateDictError"]
+           "IncompatibleKeys", "StateDictError", "Op"]

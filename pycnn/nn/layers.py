@@ -1,7 +1,8 @@
 """The layers, with torch.nn's constructor signatures.
 
-Each layer runs eagerly through pycnn.functional, and also tells the tracer its output shape and cost, and
-runs into a preallocated buffer (`run`) for the inference plan.
+Each layer runs eagerly through pycnn.functional, and describes itself to the inference plan: its output shape
+and cost, and the one kernel call it stands for (`op`). Convolution and linear layers, whose stores fuse what
+follows them, are described by the plan itself.
 """
 
 from __future__ import annotations
@@ -12,9 +13,20 @@ from typing import Any
 
 import numpy as np
 
-from .. import _core
+from .. import backends
 from .. import functional as F
-from .._args import F32, as_float32, check_ndim, int_tuple, integer, normalise_dim, positive_pair
+from .._args import Result, as_float32, check_ndim, int_tuple, integer, normalise_dim, positive_pair
+from ..backends import Op
+from ..shapes import (
+    adaptive_output_hw,
+    avg_pool_divisor,
+    batch_norm_affine,
+    channels_shape,
+    check_conv_shapes,
+    conv_window,
+    pool_window,
+    softmax_view,
+)
 from .module import Module
 
 Shape = tuple[int, ...]
@@ -41,6 +53,8 @@ class Layer(Module):
     """A module that computes one op: traced as a single node, never compiled on its own."""
 
     compiles_on_call = False
+    # Whether the output is the input reshaped (Dropout, Flatten): a plan then makes it a view, running nothing.
+    view_only = False
 
     def output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
@@ -49,9 +63,19 @@ class Layer(Module):
         """Multiply-accumulates of one call (counted for convolution and linear layers)."""
         return 0
 
-    def run(self, x: F32, out: F32) -> None:
-        """Computes into `out` (float32, C-contiguous, of output_shape(x.shape))."""
-        out[...] = self.forward(x)
+    def op(self, input_shape: Shape) -> Op:
+        """The kernel call that computes this layer on an input of `input_shape` (float32, C-contiguous) into an
+        output of output_shape(input_shape). By default, forward's result copied into the output (on the host)."""
+        return Op("call", (self.forward,))
+
+    def forward(self, x: Any) -> Result:
+        """The layer's op, on the device x lives on."""
+        backend = backends.for_arrays(type(self).__name__, input=x)
+        array = backend.asarray(x, f"{type(self).__name__}: input")
+        out = backend.empty(self.output_shape(array.shape), f"{type(self).__name__} output")
+        backend.op_step(self.op(array.shape), {})(array, out)
+        return backend.result(out, x)
+
 
 
 class Conv2d(Layer):
@@ -66,7 +90,7 @@ class Conv2d(Layer):
         if padding_mode != "zeros":
             raise ValueError(f"Conv2d: only padding_mode='zeros' is supported, got {padding_mode!r}")
         self.kernel_size = positive_pair(kernel_size, "kernel_size")
-        self.window = F.conv_window(self.kernel_size, stride, padding, dilation)
+        self.window = conv_window(self.kernel_size, stride, padding, dilation)
         self.stride, self.dilation = self.window.stride, self.window.dilation
         self.padding = padding if isinstance(padding, str) else _padding_repr(padding)
         fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
@@ -85,20 +109,17 @@ class Conv2d(Layer):
             s += f", groups={self.groups}"
         return s + ("" if self.bias is not None else ", bias=False")
 
-    def forward(self, x: Any) -> F32:
+    def forward(self, x: Any) -> Result:
         return F.conv2d(x, self.weight, self.bias, self.stride, self.window.padding, self.dilation, self.groups)
 
     def output_shape(self, input_shape: Shape) -> Shape:
         _check_spatial("Conv2d", input_shape)
-        F.check_conv_shapes(input_shape, self.weight.shape, self.groups)
+        check_conv_shapes(input_shape, self.weight.shape, self.groups)
         return (input_shape[0], self.out_channels, *self.window.output_hw("Conv2d", input_shape))
 
     def macs(self, input_shape: Shape, output_shape: Shape) -> int:
         return math.prod(output_shape) * self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
 
-    def run(self, x: F32, out: F32) -> None:
-        w = self.window
-        _core.conv2d(x, self.weight, self.bias, out, w.stride, w.padding, w.dilation, self.groups)
 
 
 class ReLU(Layer):
@@ -109,11 +130,12 @@ class ReLU(Layer):
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
 
-    def forward(self, x: Any) -> F32:
+    def forward(self, x: Any) -> Result:
         return F.relu(x)
 
-    def run(self, x: F32, out: F32) -> None:
-        _core.relu(x, out)
+    def op(self, input_shape: Shape) -> Op:
+        return Op("relu")
+
 
 
 class MaxPool2d(Layer):
@@ -124,14 +146,14 @@ class MaxPool2d(Layer):
             raise ValueError("MaxPool2d: return_indices=True is not supported")
         self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
         self.ceil_mode = bool(ceil_mode)
-        self.window = F.pool_window("MaxPool2d", kernel_size, stride, padding, dilation, ceil_mode)
+        self.window = pool_window("MaxPool2d", kernel_size, stride, padding, dilation, ceil_mode)
 
     def extra_repr(self) -> str:
         stride = self.kernel_size if self.stride is None else self.stride
         return (f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
-    def forward(self, x: Any) -> F32:
+    def forward(self, x: Any) -> Result:
         w = self.window
         return F.max_pool2d(x, w.kernel, w.stride, w.padding, w.dilation, w.ceil_mode)
 
@@ -139,9 +161,9 @@ class MaxPool2d(Layer):
         _check_spatial("MaxPool2d", input_shape)
         return (*input_shape[:2], *self.window.output_hw("MaxPool2d", input_shape))
 
-    def run(self, x: F32, out: F32) -> None:
-        w = self.window
-        _core.max_pool2d(x, out, w.kernel, w.stride, w.padding, w.dilation, w.ceil_mode)
+    def op(self, input_shape: Shape) -> Op:
+        return Op("max_pool2d", (self.window,))
+
 
 
 class AvgPool2d(Layer):
@@ -151,14 +173,14 @@ class AvgPool2d(Layer):
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
         self.divisor_override = divisor_override
-        self.window = F.pool_window("AvgPool2d", kernel_size, stride, padding, 1, ceil_mode)
-        self._divisor = F.avg_pool_divisor(divisor_override)
+        self.window = pool_window("AvgPool2d", kernel_size, stride, padding, 1, ceil_mode)
+        self._divisor = avg_pool_divisor(divisor_override)
 
     def extra_repr(self) -> str:
         stride = self.kernel_size if self.stride is None else self.stride
         return f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}"
 
-    def forward(self, x: Any) -> F32:
+    def forward(self, x: Any) -> Result:
         w = self.window
         return F.avg_pool2d(x, w.kernel, w.stride, w.padding, w.ceil_mode, self.count_include_pad,
                             self.divisor_override)
@@ -167,9 +189,9 @@ class AvgPool2d(Layer):
         _check_spatial("AvgPool2d", input_shape)
         return (*input_shape[:2], *self.window.output_hw("AvgPool2d", input_shape))
 
-    def run(self, x: F32, out: F32) -> None:
-        w = self.window
-        _core.avg_pool2d(x, out, w.kernel, w.stride, w.padding, w.ceil_mode, self.count_include_pad, self._divisor)
+    def op(self, input_shape: Shape) -> Op:
+        return Op("avg_pool2d", (self.window, self.count_include_pad, self._divisor))
+
 
 
 class AdaptiveAvgPool2d(Layer):
@@ -180,15 +202,16 @@ class AdaptiveAvgPool2d(Layer):
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
 
-    def forward(self, x: Any) -> F32:
+    def forward(self, x: Any) -> Result:
         return F.adaptive_avg_pool2d(x, self.output_size)
 
     def output_shape(self, input_shape: Shape) -> Shape:
         _check_spatial("AdaptiveAvgPool2d", input_shape)
-        return (*input_shape[:2], *F.adaptive_output_hw(input_shape, self.output_size))
+        return (*input_shape[:2], *adaptive_output_hw(input_shape, self.output_size))
 
-    def run(self, x: F32, out: F32) -> None:
-        _core.adaptive_avg_pool2d(x, out)
+    def op(self, input_shape: Shape) -> Op:
+        return Op("adaptive_avg_pool2d")
+
 
 
 class Linear(Layer):
@@ -202,7 +225,7 @@ class Linear(Layer):
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
-    def forward(self, x: Any) -> F32:
+    def forward(self, x: Any) -> Result:
         return F.linear(x, self.weight, self.bias)
 
     def output_shape(self, input_shape: Shape) -> Shape:
@@ -213,8 +236,6 @@ class Linear(Layer):
     def macs(self, input_shape: Shape, output_shape: Shape) -> int:
         return math.prod(output_shape) * self.in_features
 
-    def run(self, x: F32, out: F32) -> None:
-        _core.linear(x.reshape(-1, self.in_features), self.weight, self.bias, out.reshape(-1, self.out_features))
 
 
 class LocalResponseNorm(Layer):
@@ -227,11 +248,12 @@ class LocalResponseNorm(Layer):
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
 
-    def forward(self, x: Any) -> F32:
+    def forward(self, x: Any) -> Result:
         return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
 
-    def run(self, x: F32, out: F32) -> None:
-        _core.local_response_norm(F.channels_view(x), F.channels_view(out), self.size, self.alpha, self.beta, self.k)
+    def op(self, input_shape: Shape) -> Op:
+        return Op("local_response_norm", (self.size, self.alpha, self.beta, self.k), view=channels_shape(input_shape))
+
 
 
 class BatchNorm2d(Layer):
@@ -256,10 +278,10 @@ class BatchNorm2d(Layer):
 
     def affine_terms(self) -> tuple[np.ndarray, np.ndarray]:
         """(scale, shift) per channel in float64, so that y = x·scale + shift."""
-        return F.batch_norm_affine((1, self.num_features), self.running_mean, self.running_var, self.weight,
+        return batch_norm_affine((1, self.num_features), self.running_mean, self.running_var, self.weight,
                                    self.bias, self.eps)
 
-    def forward(self, x: Any) -> F32:
+    def forward(self, x: Any) -> Result:
         x = as_float32(x, "BatchNorm2d: input")
         check_ndim(x, (3, 4), "BatchNorm2d: input", "(N, C, H, W) or (C, H, W)")
         batched = x if x.ndim == 4 else x[None]
@@ -274,14 +296,17 @@ class BatchNorm2d(Layer):
             raise ValueError(f"BatchNorm2d: expected {self.num_features} channels, got input of shape {input_shape}")
         return input_shape
 
-    def run(self, x: F32, out: F32) -> None:
+    def op(self, input_shape: Shape) -> Op:
         scale, shift = self.affine_terms()
-        _core.channel_affine(F.channels_view(x), scale.astype(np.float32), shift.astype(np.float32),
-                             F.channels_view(out))
+        return Op("channel_affine", (scale.astype(np.float32), shift.astype(np.float32)),
+                  view=channels_shape(input_shape))
+
 
 
 class Dropout(Layer):
     """Identity: pycnn runs inference only."""
+
+    view_only = True
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
@@ -292,14 +317,13 @@ class Dropout(Layer):
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
 
-    def forward(self, x: Any) -> F32:
+    def forward(self, x: Any) -> Result:
         return np.array(as_float32(x, "Dropout: input"), copy=True)
 
-    def run(self, x: F32, out: F32) -> None:
-        out[...] = x
 
 
 class Flatten(Layer):
+    view_only = True
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim, self.end_dim = integer(start_dim, "start_dim"), integer(end_dim, "end_dim")
@@ -315,12 +339,10 @@ class Flatten(Layer):
             raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim {self.end_dim}")
         return (*input_shape[:start], math.prod(input_shape[start:end + 1]), *input_shape[end + 1:])
 
-    def forward(self, x: Any) -> F32:
+    def forward(self, x: Any) -> Result:
         x = as_float32(x, "Flatten: input")
         return np.array(x.reshape(self.output_shape(x.shape)), copy=True)
 
-    def run(self, x: F32, out: F32) -> None:
-        out[...] = x.reshape(out.shape)
 
 
 class Softmax(Layer):
@@ -338,12 +360,13 @@ class Softmax(Layer):
                       "pass dim", UserWarning, stacklevel=3)
         return 0 if ndim in (0, 1, 3) else 1
 
-    def forward(self, x: Any) -> F32:
+    def forward(self, x: Any) -> Result:
         x = as_float32(x, "Softmax: input")
         return F.softmax(x, self._dim(x.ndim))
 
-    def run(self, x: F32, out: F32) -> None:
-        out[...] = F.softmax(x, self._dim(x.ndim))
+    def op(self, input_shape: Shape) -> Op:
+        return Op("softmax", view=softmax_view(input_shape, self._dim(len(input_shape))))
+
 
 
 class Sequential(Module):

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import backends
 from . import trace
 
 _weights_version = 0  # bumped by every change of any parameter, buffer or child anywhere
@@ -67,7 +68,7 @@ class Module:
     training = False
     # Containers compile into an inference plan when called; layers (layers.py) run directly on the CPU.
     compiles_on_call = True
-    _device = "cpu"  # where calls run: "cpu", or "cuda" after to("cuda"), where every module runs through a plan
+    _device = backends.HOST  # the backend calls run on (pycnn.backends); off the host, every module runs through a plan
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -219,13 +220,8 @@ class Module:
         until a weight changes; numpy input gives numpy output, device input (pycnn.cuda.DeviceArray, torch CUDA
         tensors, CuPy) device output. Raises pycnn.cuda.CudaUnavailableError where CUDA cannot run.
         """
-        from .. import _device
-
-        name = _device.parse_device(device)
-        if name == "cuda":
-            from ..cuda import _runtime
-
-            _runtime.require(f"{type(self).__name__}.to({str(device)!r})")
+        name = backends.parse_device(device)
+        backends.backend_class(name).require(f"{type(self).__name__}.to({str(device)!r})")
         for module in self.modules():
             object.__setattr__(module, "_device", name)
             object.__setattr__(module, "_plans", None)  # device memory goes with the plans
@@ -245,13 +241,14 @@ class Module:
         tracer = trace.active()
         if tracer is not None:
             return tracer.call(self, args)
-        on_cuda = self._device == "cuda"
-        if on_cuda and (len(args) != 1 or trace.eager_mode()):
-            raise RuntimeError(f"{type(self).__name__} is on CUDA, where it runs one input through its plan; "
-                               "pycnn.nn.eager() and several inputs need .to('cpu')")
-        if on_cuda or (self.compiles_on_call and len(args) == 1 and not trace.eager_mode()):
+        on_host = backends.backend_class(self._device).is_host
+        if not on_host and (len(args) != 1 or trace.eager_mode()):
+            label = backends.backend_class(self._device).label
+            raise RuntimeError(f"{type(self).__name__} is on {label}, where it runs one input through its plan; "
+                               f"pycnn.nn.eager() and several inputs need .to({backends.HOST!r})")
+        if not on_host or (self.compiles_on_call and len(args) == 1 and not trace.eager_mode()):
             if self._plans is None:
-                from .plan import PlanCache
+                from .plan import PlanCache  # late: the plan is built from layers, which are modules
 
                 object.__setattr__(self, "_plans", PlanCache(self))
             return self._plans.run(args[0])

@@ -1,0 +1,138 @@
+"""The host: _core's kernels on numpy arrays, with weights packed once per ISA for plans.
+
+A plan's convolutions take the algorithm _core.conv_algorithm picks for their input shape (Winograd F(4×4, 3×3),
+direct convolution, or im2col + GEMM). Winograd's transforms would spread a NaN or an Inf in the input over
+whole 4×4 output tiles (and turn an Inf into NaN), so an input that holds any, or magnitudes near overflow
+(WINOGRAD_INPUT_LIMIT), runs through the plan's variant without Winograd, whose layers take GEMM instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import _core
+from .._args import F32, as_float32, empty
+from ..shapes import Window
+from . import backend_class, base, names
+
+# Input magnitudes Winograd takes: far above any image, far below where its transforms' sums of up to ~100 inputs
+# could overflow float32 before direct convolution would.
+WINOGRAD_INPUT_LIMIT = 1e30
+
+
+class Backend(base.Backend):
+    label = "CPU"
+    is_host = True
+    move_hint = ".numpy() / .cpu()"
+
+    def __init__(self, winograd: bool = True) -> None:
+        self.winograd = winograd
+        self.uses_winograd = False  # whether a convolution of a plan built with this backend took Winograd
+
+    @classmethod
+    def owns(cls, value: Any) -> bool:
+        return True
+
+    def key(self) -> tuple[Hashable, ...]:
+        return ("cpu", _core.isa(), self.winograd)
+
+    # -- arrays -------------------------------------------------------------------------------------------------
+    def asarray(self, value: Any, name: str) -> F32:
+        return as_float32(value, name)
+
+    def empty(self, shape: tuple[int, ...], what: str) -> F32:
+        return empty(shape, what)
+
+    def slot(self, buffer: F32, shape: tuple[int, ...], offset: int = 0) -> F32:
+        return buffer.reshape(-1)[offset:offset + math.prod(shape)].reshape(shape)
+
+    def copy(self, array: F32) -> F32:
+        return np.array(array, copy=True)
+
+    def model_input(self, value: Any, name: str) -> F32:
+        for device in names()[1:]:
+            other = backend_class(device)
+            if other.owns(value):
+                raise TypeError(f"{name} is on the CPU, but its input is a {other.label} array: move the model with "
+                                f".to({device!r}), or the input with {self.move_hint}")
+        return self.asarray(value, f"{name}: input")
+
+    def for_input(self, x: F32) -> Backend:
+        if self.uses_winograd and not _core.all_within(x, WINOGRAD_INPUT_LIMIT):
+            return Backend(winograd=False)
+        return self
+
+    # -- kernels ------------------------------------------------------------------------------------------------
+    def conv2d(self, x: F32, weight: F32, bias: F32 | None, out: F32, window: Window, groups: int) -> None:
+        _core.conv2d(x, weight, bias, out, window.stride, window.padding, window.dilation, groups)
+
+    def max_pool2d(self, x: F32, out: F32, window: Window) -> None:
+        _core.max_pool2d(x, out, window.kernel, window.stride, window.padding, window.dilation, window.ceil_mode)
+
+    def avg_pool2d(self, x: F32, out: F32, window: Window, count_include_pad: bool, divisor: int) -> None:
+        _core.avg_pool2d(x, out, window.kernel, window.stride, window.padding, window.ceil_mode, count_include_pad,
+                         divisor)
+
+    def adaptive_avg_pool2d(self, x: F32, out: F32) -> None:
+        _core.adaptive_avg_pool2d(x, out)
+
+    def relu(self, x: F32, out: F32) -> None:
+        _core.relu(x, out)
+
+    def linear(self, x: F32, weight: F32, bias: F32 | None, out: F32) -> None:
+        _core.linear(x, weight, bias, out)
+
+    def softmax(self, x: F32, out: F32) -> None:
+        _core.softmax(x, out)
+
+    def local_response_norm(self, x: F32, out: F32, size: int, alpha: float, beta: float, k: float) -> None:
+        _core.local_response_norm(x, out, size, alpha, beta, k)
+
+    def channel_affine(self, x: F32, out: F32, scale: F32, shift: F32) -> None:
+        _core.channel_affine(x, scale, shift, out)
+
+    def add(self, a: F32, b: F32, out: F32) -> None:
+        np.add(a, b, out=out)
+
+    def cat(self, inputs: Sequence[F32], out: F32, dim: int) -> None:
+        np.concatenate(inputs, axis=dim, out=out)
+
+    def call(self, x: F32, out: F32, function: Callable[[F32], Any]) -> None:
+        out[...] = function(x)
+
+    # -- prepared steps -----------------------------------------------------------------------------------------
+    def conv_step(self, conv: base.ConvSpec, input_shape: tuple[int, ...],
+                  packed: dict[Any, Any]) -> tuple[base.Execute, str]:
+        window, relu = conv.window, conv.relu
+        algorithm = _core.conv_algorithm(input_shape, conv.weight_shape, window.stride, window.padding,
+                                         window.dilation, conv.groups)
+        if algorithm == "winograd" and not self.winograd:
+            algorithm = "gemm"
+        self.uses_winograd |= algorithm == "winograd"
+        key = (conv.key, _core.isa(), algorithm)
+        if key not in packed:
+            w, b = conv.weights()
+            packed[key] = (_core.PackedConv2d(w, conv.groups, algorithm), b)
+        weight, bias = packed[key]
+
+        def execute(x: F32, *rest: F32) -> None:
+            res, out = (rest[0], rest[1]) if len(rest) == 2 else (None, rest[0])
+            _core.conv2d_packed(x, weight, bias, out, window.stride, window.padding, window.dilation, relu, res)
+
+        return execute, algorithm
+
+    def linear_step(self, key: Hashable, weight: np.ndarray, bias: np.ndarray | None, relu: bool,
+                    packed: dict[Any, Any]) -> base.Execute:
+        packed_key = (key, _core.isa())
+        if packed_key not in packed:
+            packed[packed_key] = _core.PackedLinear(weight)
+        packed_weight, n = packed[packed_key], weight.shape[1]
+
+        def execute(x: F32, out: F32) -> None:
+            _core.linear_packed(x.reshape(-1, n), packed_weight, bias, out.reshape(-1, out.shape[-1]), relu)
+
+        return execute

@@ -1,0 +1,159 @@
+"""The inference plan: a container traced once per input shape and backend, then run as a flat list of steps.
+
+How each step runs, and on what memory, is its backend's business (pycnn.backends); the plan never names a
+device. Activations live in buffers planned by liveness and reused across calls; concurrent calls each take
+their own set. The plan is derived from the module tree and rebuilt whenever any parameter, buffer or child
+changes — never a second source of truth.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ... import backends
+from ...backends import Backend
+from .. import trace
+from ..module import Module, weights_version
+from .fuse import Builder
+from .memory import Memory
+
+
+class Plan:
+    def __init__(self, module: Module, input_shape: tuple[int, ...], packed: dict[Any, Any], backend: Backend):
+        self.input_shape = input_shape
+        self.backend = backend
+        self.graph_input, self.graph_output, nodes = trace.trace(module, input_shape)
+        builder = Builder(nodes, self.graph_output, packed, backend)
+        self.steps = builder.build()
+        self.memory = Memory(self.steps, self.graph_output, builder.placements)
+        self._arenas: list[list[Any]] = []  # per concurrent call: each step's output array (None for views)
+        self._lock = threading.Lock()
+
+    def _acquire(self) -> list[Any]:
+        with self._lock:
+            if self._arenas:
+                return self._arenas.pop()
+        buffers = [self.backend.empty((n,), "plan buffer") for n in self.memory.slot_sizes]
+        outs: list[Any] = []
+        for step in self.steps:
+            if step.is_view:
+                outs.append(None)
+            else:
+                slot, offset = self.memory.place(step.output)
+                outs.append(self.backend.slot(buffers[slot], step.output.shape, offset))
+        return outs
+
+    def run(self, x: Any, step_seconds: list[float] | None = None) -> Any:
+        """The plan's output for x (an array of the backend's kind); with `step_seconds`, also each step's wall
+        time, in step order."""
+        backend = self.backend
+        outs = self._acquire()
+        try:
+            arrays: dict[int, Any] = {id(self.graph_input): x}
+            for step, out in zip(self.steps, outs, strict=True):
+                ins = [arrays[id(v)] for v in step.inputs]
+                if out is None:  # a view
+                    arrays[id(step.output)] = step.execute(*ins)
+                    if step_seconds is not None:
+                        step_seconds.append(0.0)
+                elif step_seconds is None:
+                    step.execute(*ins, out)
+                    arrays[id(step.output)] = out
+                else:
+                    backend.synchronize()
+                    start = time.perf_counter()
+                    step.execute(*ins, out)
+                    backend.synchronize()
+                    step_seconds.append(time.perf_counter() - start)
+                    arrays[id(step.output)] = out
+            return backend.copy(arrays[id(self.graph_output)])
+        finally:
+            with self._lock:
+                self._arenas.append(outs)
+
+    def describe(self) -> str:
+        """One line per step: what runs, and what was fused into it."""
+        return "\n".join(f"{s.name}{' + ' + ' + '.join(s.fused) if s.fused else ''} -> {s.output.shape}"
+                         for s in self.steps)
+
+
+@dataclass
+class StepProfile:
+    name: str  # the layer, with what was fused into it after " + "
+    output_shape: tuple[int, ...]
+    seconds: float  # median over the runs
+
+
+def profile(module: Module, x: Any, repeat: int = 10) -> list[StepProfile]:
+    """Where a model's time goes: the median wall time of each step of its plan for input x, over `repeat` runs
+    after one untimed run (on the device the module was moved to)."""
+    backend = backends.get(module._device)
+    x = backend.model_input(x, type(module).__name__)
+    plan = PlanCache(module).plan(x.shape, backend)
+    plan.run(x)
+    runs: list[list[float]] = []
+    for _ in range(repeat):
+        runs.append([])
+        plan.run(x, runs[-1])
+    medians = np.median(np.array(runs), axis=0)
+    return [StepProfile(" + ".join([s.name, *s.fused]), s.output.shape, float(t))
+            for s, t in zip(plan.steps, medians, strict=True) if not s.is_view]
+
+
+class PlanCache:
+    """The plans of one module, by input shape and backend, dropped whenever any weight changes."""
+
+    def __init__(self, module: Module):
+        self.module = module
+        self.plans: dict[tuple[Any, ...], Plan] = {}
+        self.packed: dict[Any, Any] = {}
+        self.version = -1
+        self.untraceable = False
+        self._lock = threading.Lock()
+
+    def plan(self, input_shape: tuple[int, ...], backend: Backend | None = None) -> Plan:
+        """The plan for inputs of `input_shape` on `backend` (default: a new one for the module's device)."""
+        backend = backends.get(self.module._device) if backend is None else backend
+        with self._lock:
+            if self.version != weights_version():
+                self.plans.clear()
+                self.packed.clear()
+                self.version = weights_version()
+            key = (input_shape, *backend.key())
+            if key not in self.plans:
+                self.plans[key] = Plan(self.module, input_shape, self.packed, backend)
+            return self.plans[key]
+
+    def run(self, value: Any) -> Any:
+        """module(value) through its plan on the module's device: the output as the kind of array value is."""
+        name = type(self.module).__name__
+        backend = backends.get(self.module._device)
+        x = backend.model_input(value, name)
+        if x.ndim != 4 or self.untraceable:
+            return self._eager(backend, x, f"its input has shape {x.shape}, not (N, C, H, W)")
+        try:
+            plan = self.plan(x.shape, backend)
+        except trace.Untraceable as e:
+            why = f"its forward cannot be traced ({e})"
+            if backend.is_host:
+                warnings.warn(f"{name} runs layer by layer: {why}", RuntimeWarning, stacklevel=3)
+                self.untraceable = True
+            return self._eager(backend, x, why)
+        safer = plan.backend.for_input(x)
+        if safer is not plan.backend:
+            plan = self.plan(x.shape, safer)
+        return backend.model_output(plan.run(x), value)
+
+    def _eager(self, backend: Backend, x: Any, why: str) -> Any:
+        """module.forward layer by layer, where a plan cannot run; only on the host."""
+        name = type(self.module).__name__
+        if not backend.is_host:
+            raise RuntimeError(f"{name} cannot run on {backend.label}: {why}; it runs through a plan there")
+        with trace.eager():
+            return self.module.forward(x)
