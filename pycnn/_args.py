@@ -22,8 +22,29 @@ Result = Any
 _MAX_BYTES = 1 << 47
 
 
+def is_torch_tensor(value: Any) -> bool:
+    """Whether value is a torch tensor (or Parameter), told without importing torch."""
+    module = type(value).__module__
+    return (module == "torch" or module.startswith("torch.")) and hasattr(value, "requires_grad")
+
+
+def _host_view(tensor: Any, name: str) -> Any:
+    """A CPU torch tensor as numpy sees it (a view when it is float32 and contiguous)."""
+    if tensor.requires_grad:
+        raise TypeError(f"{name} is a tensor that requires grad, and pycnn computes no gradients: pass "
+                        "tensor.detach() (a view of the same memory, no copy)")
+    if tensor.device.type != "cpu":
+        return tensor  # a device tensor: the backends' business, not converted here
+    if tensor.dtype.is_floating_point and tensor.element_size() == 2:
+        return tensor.float()  # float16 and bfloat16, which numpy cannot view, widened first
+    return tensor.numpy()
+
+
 def as_float32(value: Any, name: str) -> F32:
-    """`value` as a C-contiguous float32 array: a new one when conversion is needed, never modified."""
+    """`value` as a C-contiguous float32 array: a new one when conversion is needed, never modified. A CPU torch
+    tensor that is float32 and contiguous is viewed without a copy."""
+    if is_torch_tensor(value):
+        value = _host_view(value, name)
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as e:
@@ -62,8 +83,10 @@ def integer(value: Any, name: str) -> int:
 
 
 def int_tuple(value: Any, n: int, name: str) -> tuple[int, ...]:
-    """An int repeated n times, or a sequence of exactly n ints."""
+    """An int repeated n times, or a sequence of exactly n ints (or of one, repeated, as PyTorch accepts)."""
     if isinstance(value, Sequence) and not isinstance(value, str):
+        if len(value) == 1:
+            return (integer(value[0], name),) * n
         if len(value) != n:
             raise ValueError(f"{name} must be an int or a sequence of {n} ints, got {value!r}")
         return tuple(integer(v, name) for v in value)
@@ -82,7 +105,7 @@ def padding4(value: Any, name: str = "padding") -> tuple[int, int, int, int]:
     if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 4:
         pads = tuple(integer(v, name) for v in value)
     else:
-        if isinstance(value, Sequence) and not isinstance(value, str) and len(value) != 2:
+        if isinstance(value, Sequence) and not isinstance(value, str) and len(value) not in (1, 2):
             raise ValueError(f"{name} must be an int, (h, w) or (top, bottom, left, right), got {value!r}")
         ph, pw = int_tuple(value, 2, name)
         pads = (ph, ph, pw, pw)

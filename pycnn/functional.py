@@ -13,12 +13,13 @@ device) and makes one kernel call there. Results are arrays of the caller's kind
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import numpy as np
 
 from . import backends
-from ._args import Result, check_ndim
+from ._args import Result, check_ndim, is_torch_tensor
 from .backends import Backend, Op
 from .shapes import (
     adaptive_output_hw,
@@ -27,13 +28,16 @@ from .shapes import (
     channels_shape,
     check_linear_shapes,
     conv_arguments,
+    flattened_shape,
     lrn_size,
+    pad_arguments,
     pool_window,
     softmax_view,
 )
 
 __all__ = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "relu", "linear", "softmax",
-           "local_response_norm", "batch_norm"]
+           "local_response_norm", "batch_norm", "dropout", "dropout2d", "pad", "sigmoid", "tanh", "leaky_relu",
+           "relu6", "hardtanh", "log_softmax", "flatten"]
 
 
 def _batched(x: Any, op: str) -> tuple[Any, bool]:
@@ -76,13 +80,23 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: 
 
 
 def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-               ceil_mode: bool = False) -> Result:
-    """Max pooling; NaN in a window gives NaN as in PyTorch. input (N, C, H, W) or (C, H, W)."""
+               ceil_mode: bool = False, return_indices: bool = False) -> Result:
+    """Max pooling; NaN in a window gives NaN as in PyTorch. input (N, C, H, W) or (C, H, W).
+
+    With ``return_indices``, also each maximum's flat index h·W + w in its input plane (int64), as PyTorch's
+    (computed apart from the SIMD kernel, on the host)."""
     backend = backends.for_arrays("max_pool2d", input=input)
     x, unbatched = _batched(backend.asarray(input, "max_pool2d: input"), "max_pool2d")
     window = pool_window("max_pool2d", kernel_size, stride, padding, dilation, ceil_mode)
     out_hw = window.output_hw("max_pool2d", x.shape)
-    return _spatial(backend, Op("max_pool2d", (window,)), x, out_hw, unbatched, input)
+    if not return_indices:
+        return _spatial(backend, Op("max_pool2d", (window,)), x, out_hw, unbatched, input)
+    out = backend.empty((*x.shape[:2], *out_hw), "max_pool2d output")
+    indices = np.empty(out.shape, np.int64)
+    backend.max_pool2d_with_indices(x, out, indices, window)
+    if unbatched:
+        out, indices = out.reshape(out.shape[1:]), indices.reshape(indices.shape[1:])
+    return backend.result(out, input), _indices_like(indices, input)
 
 
 def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
@@ -165,6 +179,92 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
     return _elementwise(backend, op, x, input)
 
 
+def _indices_like(indices: np.ndarray, template: Any) -> Any:
+    """Indices as a torch tensor for a torch tensor in; else the int64 array."""
+    return sys.modules["torch"].from_numpy(indices) if is_torch_tensor(template) else indices
+
+
 def _host(array: Any) -> np.ndarray:
     """A host copy of a small array of any device (numpy arrays as they are)."""
     return array if isinstance(array, np.ndarray) else np.asarray(array.numpy())
+
+
+def sigmoid(input: Any) -> Result:
+    """1 / (1 + exp(-x))."""
+    backend = backends.for_arrays("sigmoid", input=input)
+    return _elementwise(backend, Op("sigmoid"), backend.asarray(input, "sigmoid: input"), input)
+
+
+def tanh(input: Any) -> Result:
+    backend = backends.for_arrays("tanh", input=input)
+    return _elementwise(backend, Op("tanh"), backend.asarray(input, "tanh: input"), input)
+
+
+def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) -> Result:
+    """x where x ≥ 0, else negative_slope·x. ``inplace`` is accepted for compatibility: the input is never
+    modified."""
+    backend = backends.for_arrays("leaky_relu", input=input)
+    op = Op("leaky_relu", (float(negative_slope),))
+    return _elementwise(backend, op, backend.asarray(input, "leaky_relu: input"), input)
+
+
+def hardtanh(input: Any, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Result:
+    """x clipped to [min_val, max_val]."""
+    if float(min_val) > float(max_val):
+        raise ValueError(f"hardtanh: min_val={min_val} is above max_val={max_val}")
+    backend = backends.for_arrays("hardtanh", input=input)
+    op = Op("hardtanh", (float(min_val), float(max_val)))
+    return _elementwise(backend, op, backend.asarray(input, "hardtanh: input"), input)
+
+
+def relu6(input: Any, inplace: bool = False) -> Result:
+    """min(max(x, 0), 6) (MobileNet's activation)."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+def log_softmax(input: Any, dim: int) -> Result:
+    """log(softmax(x)) along ``dim``, computed as x − max − log Σ exp(x − max)."""
+    backend = backends.for_arrays("log_softmax", input=input)
+    x = backend.asarray(input, "log_softmax: input")
+    return _elementwise(backend, Op("log_softmax", view=softmax_view(x.shape, dim)), x, input)
+
+
+def pad(input: Any, pad: Any, mode: str = "constant", value: float | None = None) -> Result:
+    """Pads the last len(pad)/2 dimensions, as torch.nn.functional.pad: pad = (left, right, top, bottom, …),
+    the last dimension first; negative amounts crop. Modes 'constant' (with ``value``, default 0), 'reflect',
+    'replicate' and 'circular'; the last three pad k dimensions of a (k+1)-D or (k+2)-D input."""
+    backend = backends.for_arrays("pad", input=input)
+    x = backend.asarray(input, "pad: input")
+    pads, out_shape = pad_arguments(x.shape, pad, mode, value)
+    out = backend.empty(out_shape, "pad output")
+    backend.pad(x, out, pads, mode, 0.0 if value is None else float(value))
+    return backend.result(out, input)
+
+
+def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Result:
+    """The input (a copy) when ``training=False``: pycnn runs inference only, so training=True, torch's default,
+    is an error."""
+    return _inference_dropout("dropout", input, p, training)
+
+
+def dropout2d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Result:
+    """As dropout, for whole channels."""
+    return _inference_dropout("dropout2d", input, p, training)
+
+
+def _inference_dropout(op: str, input: Any, p: float, training: bool) -> Result:
+    if not 0.0 <= float(p) <= 1.0:
+        raise ValueError(f"{op}: p must be between 0 and 1, got {p}")
+    if training:
+        raise ValueError(f"{op}: pycnn runs inference only, where dropout is the identity: pass training=False "
+                         "(torch's default for this function is True)")
+    backend = backends.for_arrays(op, input=input)
+    return backend.result(backend.copy(backend.asarray(input, f"{op}: input")), input)
+
+
+def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Result:
+    """Dimensions start_dim..end_dim merged into one, as torch.flatten (a new array)."""
+    backend = backends.for_arrays("flatten", input=input)
+    x = backend.asarray(input, "flatten: input")
+    shape = flattened_shape(x.shape, start_dim, end_dim, "flatten")
+    return backend.result(backend.copy(x.reshape(shape)), input)

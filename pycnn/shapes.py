@@ -216,3 +216,55 @@ def batch_norm_affine(input_shape: tuple[int, ...], running_mean: Any, running_v
 def channels_shape(shape: tuple[int, ...]) -> tuple[int, int, int]:
     """(N, C, *) as (N, C, inner): the shape per-channel kernels (LRN, batch norm) see."""
     return shape[0], shape[1], math.prod(shape[2:])
+
+
+def flattened_shape(shape: tuple[int, ...], start_dim: Any, end_dim: Any, op: str) -> tuple[int, ...]:
+    """`shape` with dimensions start_dim..end_dim merged (a 0-D shape flattens to (1,), as in PyTorch)."""
+    if not shape:
+        return (1,)
+    n = len(shape)
+    start = normalise_dim(start_dim, n, f"{op}: start_dim")
+    end = normalise_dim(end_dim, n, f"{op}: end_dim")
+    if start > end:
+        raise ValueError(f"{op}: start_dim {start_dim} comes after end_dim {end_dim} for shape {shape}")
+    return (*shape[:start], math.prod(shape[start:end + 1]), *shape[end + 1:])
+
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad_arguments(shape: tuple[int, ...], pad: Any, mode: str, value: Any) -> tuple[tuple[tuple[int, int], ...],
+                                                                                  tuple[int, ...]]:
+    """((before, after) per axis of `shape`, the output shape) for torch.nn.functional.pad's arguments."""
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {', '.join(map(repr, _PAD_MODES))}, got {mode!r}")
+    if not isinstance(pad, (tuple, list)) or len(pad) % 2 or len(pad) == 0:
+        raise ValueError(f"pad: pad must be a tuple of an even number of ints (left, right, top, bottom, …), "
+                         f"got {pad!r}")
+    amounts = [integer(p, "pad: pad") for p in pad]
+    axes = len(amounts) // 2
+    if axes > len(shape):
+        raise ValueError(f"pad: {len(amounts)} amounts pad {axes} dimensions, but the input of shape {shape} has "
+                         f"{len(shape)}")
+    if mode != "constant":
+        if value not in (None, 0, 0.0):
+            raise ValueError(f"pad: value={value} is only for mode='constant', not {mode!r}")
+        if len(shape) not in (axes + 1, axes + 2):  # as torch: a batch and a channel axis, or a channel axis
+            raise ValueError(f"pad: mode {mode!r} pads {axes} dimension(s) of a {axes + 1}-D or {axes + 2}-D input "
+                             f"(channels first, optionally a batch); got shape {shape} and {len(amounts)} amounts")
+    pads = [(0, 0)] * len(shape)
+    for i in range(axes):
+        pads[len(shape) - 1 - i] = (amounts[2 * i], amounts[2 * i + 1])
+    out_shape = tuple(size + a + b for size, (a, b) in zip(shape, pads, strict=True))
+    for axis, (size, (a, b)) in enumerate(zip(shape, pads, strict=True)):
+        if size + a + b < 0 or (size + a + b == 0 and size > 0 and (a or b)):
+            raise ValueError(f"pad: amounts {(a, b)} leave dimension {axis} of shape {shape} with no elements")
+        if mode == "reflect" and (a >= size or b >= size):
+            raise ValueError(f"pad: reflect padding of {(a, b)} must be below the size {size} of dimension {axis} "
+                             f"(input shape {shape})")
+        if mode in ("replicate", "circular") and size == 0 and (a > 0 or b > 0):
+            raise ValueError(f"pad: cannot {mode}-pad the empty dimension {axis} of shape {shape}")
+        if mode == "circular" and (a > size or b > size):
+            raise ValueError(f"pad: circular padding of {(a, b)} must be at most the size {size} of dimension "
+                             f"{axis} (input shape {shape})")
+    return tuple(pads), out_shape

@@ -143,6 +143,35 @@ class Backend:
     def add(self, a: Any, b: Any, out: Any) -> None:
         raise NotImplementedError
 
+    # Elementwise and padding ops of pycnn.functional that a device may lack: it then says so.
+    def sigmoid(self, x: Any, out: Any) -> None:
+        self._lacks("sigmoid")
+
+    def tanh(self, x: Any, out: Any) -> None:
+        self._lacks("tanh")
+
+    def leaky_relu(self, x: Any, out: Any, negative_slope: float) -> None:
+        self._lacks("leaky_relu")
+
+    def hardtanh(self, x: Any, out: Any, min_val: float, max_val: float) -> None:
+        self._lacks("hardtanh")
+
+    def log_softmax(self, x: Any, out: Any) -> None:
+        """Along the middle axis of (outer, dim, inner) arrays."""
+        self._lacks("log_softmax")
+
+    def pad(self, x: Any, out: Any, pads: tuple[tuple[int, int], ...], mode: str, value: float) -> None:
+        """x padded by (before, after) per axis (negative: cropped), as torch.nn.functional.pad's modes."""
+        self._lacks("pad")
+
+    def max_pool2d_with_indices(self, x: Any, out: Any, indices: Any, window: Window) -> None:
+        """max_pool2d, and each maximum's flat index h·W + w in its input plane (int64), as torch's
+        return_indices."""
+        self._lacks("max_pool2d with return_indices=True")
+
+    def _lacks(self, op: str) -> None:
+        raise NotImplementedError(f"{op} has no {self.label} kernel in pycnn: pass host arrays ({self.move_hint})")
+
     def call(self, x: Any, out: Any, function: Callable[[Any], Any]) -> None:
         """out = function(x) for a layer without a kernel of its own (its forward, on host arrays)."""
         raise NotImplementedError

@@ -9,13 +9,14 @@ whole 4×4 output tiles (and turn an Inf into NaN), so an input that holds any, 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
 
 from .. import _core
-from .._args import F32, as_float32, empty
+from .._args import F32, as_float32, empty, is_torch_tensor
 from ..shapes import Window
 from . import backend_class, base, names
 
@@ -52,6 +53,12 @@ class Backend(base.Backend):
 
     def copy(self, array: F32) -> F32:
         return np.array(array, copy=True)
+
+    def result(self, out: F32, template: Any) -> Any:
+        """A torch tensor (sharing out's memory) for a torch tensor in; else out."""
+        if is_torch_tensor(template):
+            return sys.modules["torch"].from_numpy(out)
+        return out
 
     def model_input(self, value: Any, name: str) -> F32:
         for device in names()[1:]:
@@ -100,6 +107,58 @@ class Backend(base.Backend):
 
     def cat(self, inputs: Sequence[F32], out: F32, dim: int) -> None:
         np.concatenate(inputs, axis=dim, out=out)
+
+    def sigmoid(self, x: F32, out: F32) -> None:
+        with np.errstate(over="ignore"):  # exp(-x) overflows to inf for x < -88: the result is then 0, as in torch
+            np.divide(1.0, 1.0 + np.exp(-x), out=out)
+
+    def tanh(self, x: F32, out: F32) -> None:
+        np.tanh(x, out=out)
+
+    def leaky_relu(self, x: F32, out: F32, negative_slope: float) -> None:
+        np.copyto(out, np.where(x < 0, x * np.float32(negative_slope), x))
+
+    def hardtanh(self, x: F32, out: F32, min_val: float, max_val: float) -> None:
+        np.clip(x, np.float32(min_val), np.float32(max_val), out=out)
+
+    def log_softmax(self, x: F32, out: F32) -> None:
+        with np.errstate(divide="ignore", invalid="ignore"):  # NaN and ±Inf propagate as in torch
+            shifted = x - x.max(axis=1, keepdims=True)
+            np.subtract(shifted, np.log(np.exp(shifted).sum(axis=1, keepdims=True)), out=out)
+
+    def pad(self, x: F32, out: F32, pads: tuple[tuple[int, int], ...], mode: str, value: float) -> None:
+        grown = tuple((max(a, 0), max(b, 0)) for a, b in pads)
+        numpy_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
+        extra = {"constant_values": value} if mode == "constant" else {}
+        padded = np.pad(x, grown, mode=numpy_mode, **extra)  # type: ignore[call-overload]
+        crop = tuple(slice(-min(a, 0), padded.shape[i] + min(b, 0)) for i, (a, b) in enumerate(pads))
+        np.copyto(out, padded[crop])
+
+    def max_pool2d_with_indices(self, x: F32, out: F32, indices: np.ndarray, window: Window) -> None:
+        (kh, kw), (sh, sw), (top, _, left, _), (dh, dw) = window.kernel, window.stride, window.padding, window.dilation
+        n, c, h, w = x.shape
+        oh, ow = out.shape[2:]
+        # Every window whole inside a -inf border (ceil mode's last window may run past the padding).
+        ph = max(top + h, (oh - 1) * sh + (kh - 1) * dh + 1)
+        pw = max(left + w, (ow - 1) * sw + (kw - 1) * dw + 1)
+        padded = np.full((n, c, ph, pw), -np.inf, np.float32)
+        padded[:, :, top:top + h, left:left + w] = x
+        s = padded.strides
+        windows = np.lib.stride_tricks.as_strided(
+            padded, (n, c, oh, ow, kh, kw), (s[0], s[1], sh * s[2], sw * s[3], dh * s[2], dw * s[3]),
+            writeable=False).reshape(n, c, oh, ow, kh * kw)
+        # Each window tap's row and column in the input, (oh, ow, kh·kw), negative or past the end in the border.
+        row = np.arange(oh)[:, None, None] * sh + np.repeat(np.arange(kh) * dh, kw)[None, None, :] - top
+        col = np.arange(ow)[None, :, None] * sw + np.tile(np.arange(kw) * dw, kh)[None, None, :] - left
+        inside = (row >= 0) & (row < h) & (col >= 0) & (col < w)  # (oh, ow, taps)
+        best = windows.argmax(axis=-1)  # the first maximum, NaN counting as the largest, as in torch
+        # A window of -inf only keeps its first tap inside the input, as torch does, not a border tap.
+        def pick(values: np.ndarray) -> np.ndarray:
+            return np.take_along_axis(np.broadcast_to(values, windows.shape), best[..., None], -1)[..., 0]
+
+        best = np.where(pick(inside), best, inside.argmax(axis=-1))
+        np.copyto(out, pick(windows))
+        np.copyto(indices, pick(row).astype(np.int64) * w + pick(col))
 
     def call(self, x: F32, out: F32, function: Callable[[F32], Any]) -> None:
         out[...] = function(x)

@@ -9,6 +9,8 @@ from ._weights import Weights, load_weights
 
 
 class AlexNet(nn.Module):
+    takes_images = True
+
     def __init__(self, num_classes: int = 1000, dropout: float = 0.5) -> None:
         super().__init__()
         self.features = nn.Sequential(
@@ -36,6 +38,8 @@ class AlexNetOriginal(nn.Module):
     (size 5, k=2, alpha=1e-4, beta=0.75 — Caffe's and PyTorch's alpha/size convention) after the ReLUs of
     the first two layers. Takes 224×224 input (conv1 padded by 2, giving the paper's 55×55 maps).
     """
+
+    takes_images = True
 
     def __init__(self, num_classes: int = 1000, dropout: float = 0.5) -> None:
         super().__init__()

@@ -6,7 +6,6 @@ compatibility but only run in training, which pycnn does not do.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -70,13 +69,11 @@ class InputTransform(nn.Layer):
 
 
 class GoogLeNet(nn.Module):
+    takes_images = True
+
     def __init__(self, num_classes: int = 1000, aux_logits: bool = True, transform_input: bool = False,
                  init_weights: bool | None = None, dropout: float = 0.2, dropout_aux: float = 0.7) -> None:
         super().__init__()
-        if init_weights is None:
-            warnings.warn("The default weight initialization of GoogleNet will be changed in future releases of "
-                          "torchvision; pass init_weights=True to keep it", FutureWarning, stacklevel=2)
-            init_weights = True
         self.aux_logits = aux_logits
         self.transform_input = transform_input
         self.conv1 = BasicConv2d(3, 64, kernel_size=7, stride=2, padding=3)
@@ -101,7 +98,7 @@ class GoogLeNet(nn.Module):
         self.flatten = nn.Flatten(1)
         self.dropout = nn.Dropout(p=dropout)
         self.fc = nn.Linear(1024, num_classes)
-        if init_weights:
+        if init_weights is None or init_weights:  # None: torchvision's current default, initialised
             truncated_normal(self, std=0.01)
 
     input_transform = InputTransform()  # unregistered: torchvision does this in forward

@@ -68,6 +68,8 @@ class Bottleneck(nn.Module):
 
 
 class ResNet(nn.Module):
+    takes_images = True
+
     def __init__(self, block: type[BasicBlock] | type[Bottleneck], layers: list[int], num_classes: int = 1000,
                  zero_init_residual: bool = False, groups: int = 1, width_per_group: int = 64,
                  replace_stride_with_dilation: list[bool] | None = None) -> None:

@@ -18,6 +18,8 @@ CONFIGS: dict[str, list[int | str]] = {
 
 
 class VGG(nn.Module):
+    takes_images = True
+
     def __init__(self, features: nn.Module, num_classes: int = 1000, init_weights: bool = True,
                  dropout: float = 0.5) -> None:
         super().__init__()

@@ -66,6 +66,9 @@ class Module:
     """
 
     training = False
+    # Whether the module takes images, (N, C, H, W) or one (C, H, W), as the classic networks do: its calls then
+    # check that shape up front (with a hint for channels-last images) and run one image as a batch of one.
+    takes_images = False
     # Containers compile into an inference plan when called; layers (layers.py) run directly on the CPU.
     compiles_on_call = True
     _device = backends.HOST  # the backend calls run on (pycnn.backends); off the host, every module runs through a plan

@@ -19,6 +19,7 @@ import numpy as np
 from ... import backends
 from ...backends import Backend
 from .. import trace
+from ..layers import Conv2d
 from ..module import Module, weights_version
 from .fuse import Builder
 from .memory import Memory
@@ -106,6 +107,25 @@ def profile(module: Module, x: Any, repeat: int = 10) -> list[StepProfile]:
             for s, t in zip(plan.steps, medians, strict=True) if not s.is_view]
 
 
+def check_image_shape(module: Module, shape: tuple[int, ...]) -> None:
+    """Raises ValueError, saying what to pass, unless `shape` is (N, C, H, W) or (C, H, W) with the channels of
+    the module's first convolution."""
+    name = type(module).__name__
+    conv = next((m for m in module.modules() if isinstance(m, Conv2d)), None)
+    channels = None if conv is None else conv.in_channels
+    expected = f"(N, {channels or 'C'}, H, W) images, or one ({channels or 'C'}, H, W) image"
+    if len(shape) not in (3, 4):
+        raise ValueError(f"{name} takes {expected}; got an input of shape {shape}")
+    if channels is not None and shape[-3] != channels:
+        hint = ""
+        if shape[-1] == channels:
+            order = "(2, 0, 1)" if len(shape) == 3 else "(0, 3, 1, 2)"
+            hint = (f": this looks like a channels-last (H, W, C) image — pass x.transpose{order} "
+                    "(numpy; torch: x.permute" + order + ")")
+        raise ValueError(f"{name} takes {expected}; got an input of shape {shape}, with {shape[-3]} channels "
+                         f"where {channels} are expected{hint}")
+
+
 class PlanCache:
     """The plans of one module, by input shape and backend, dropped whenever any weight changes."""
 
@@ -135,6 +155,11 @@ class PlanCache:
         name = type(self.module).__name__
         backend = backends.get(self.module._device)
         x = backend.model_input(value, name)
+        if self.module.takes_images:
+            check_image_shape(self.module, x.shape)
+            if x.ndim == 3:  # one image: a batch of one, and the batch axis dropped from the result
+                out = self.run(x.reshape((1, *x.shape)))
+                return backend.model_output(out.reshape(tuple(out.shape[1:])), value)
         if x.ndim != 4 or self.untraceable:
             return self._eager(backend, x, f"its input has shape {x.shape}, not (N, C, H, W)")
         try:
