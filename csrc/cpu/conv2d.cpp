@@ -49,7 +49,7 @@ ConvWeights ConvWeights::packed(const float* w, const Conv2dParams& p, const Ker
   }
   // GEMM reads the filters as A, MR rows wide; the transposed GEMM as B and direct convolution as its vector operand,
   // NR channels wide.
-  const int width = algorithm == ConvAlgorithm::direct            ? kernels.direct.nr
+  const int width = algorithm == ConvAlgorithm::direct            ? kernels.direct_conv.nr
                     : algorithm == ConvAlgorithm::gemm_transposed ? kernels.gemm.nr
                                                                   : kernels.gemm.mr;
   const ConvWeights view(w, p, kernels);

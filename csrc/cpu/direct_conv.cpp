@@ -43,7 +43,7 @@ PaddedInput pad_input(const Conv2dParams& p, const float* x, int mr) {
 }  // namespace
 
 void direct_conv2d(const Conv2dParams& p, const float* x, const ConvWeights& w, const Conv2dEpilogue& ep, float* y) {
-  const DirectConvKernel& kern = w.kernels().direct;
+  const DirectConvKernel& kern = w.kernels().direct_conv;
   const Window2d& win = p.window;
   const int64_t cin = p.in_channels / p.groups, cout = p.out_channels / p.groups;
   const int64_t depth = cin * win.kernel_h * win.kernel_w;
@@ -114,7 +114,7 @@ void direct_conv2d(const Conv2dParams& p, const float* x, const ConvWeights& w, 
         const int64_t from = std::min(block_floats, tile * slice);
         args.prefetch = next_w ? next_w + from : nullptr;
         args.prefetch_floats = std::min(block_floats - from, slice);
-        kern.run(args);
+        kern.ukernel(args);
       }
     }
   });

@@ -17,33 +17,82 @@ namespace {
 // layer at batch 1 then stream through once, panel after contiguous panel (VGG-16's fc6 at 26 GB/s, was 24).
 // The narrow kernels block like the main ones; AVX2's and the generic main tiles serve as their own narrow ones.
 constexpr int64_t kWholeK = 65536;
-constexpr GemmKernel kGenericGemm{f32_gemm_ukernel_4x8__generic, 4, 8, 256, 64, 4096};
-constexpr KernelTable kGeneric{Isa::generic,
-                              kGenericGemm,
-                              {f32_gemm_ukernel_4x8__generic, 4, 8, kWholeK, 64, 4096},
-                              kGenericGemm,
-                              {f32_winograd_4x4_3x3_input__generic, f32_winograd_4x4_3x3_output__generic},
-                              {f32_dconv_ukernel_4x8__generic, 4, 8},
-                              f32_maxpool_pass__generic,
-                              f32_fma_peak__generic};
+
+constexpr KernelTable generic_kernels() {
+  KernelTable t{};
+  t.isa = Isa::generic;
+  t.gemm.ukernel = f32_gemm_ukernel_4x8__generic;
+  t.gemm.mr = 4;
+  t.gemm.nr = 8;
+  t.gemm.kc = 256;
+  t.gemm.mc = 64;
+  t.gemm.nc = 4096;
+  t.gemm_few_rows = t.gemm;
+  t.gemm_few_rows.kc = kWholeK;
+  t.gemm_narrow = t.gemm;
+  t.winograd_transforms.input_transform = f32_winograd_4x4_3x3_input__generic;
+  t.winograd_transforms.output_transform = f32_winograd_4x4_3x3_output__generic;
+  t.direct_conv.ukernel = f32_dconv_ukernel_4x8__generic;
+  t.direct_conv.mr = 4;
+  t.direct_conv.nr = 8;
+  t.max_pool_pass = f32_maxpool_pass__generic;
+  t.fma_peak_loop = f32_fma_peak__generic;
+  return t;
+}
+constexpr KernelTable kGeneric = generic_kernels();
+
 #if defined(PYCNN_X86)
-constexpr GemmKernel kAvx2Gemm{f32_gemm_ukernel_6x16__avx2_fma, 6, 16, 512, 72, 4096};
-constexpr KernelTable kAvx2{Isa::avx2,
-                           kAvx2Gemm,
-                           {f32_gemm_ukernel_2x16__avx2_fma, 2, 16, kWholeK, 72, 4096},
-                           kAvx2Gemm,
-                           {f32_winograd_4x4_3x3_input__avx2_fma, f32_winograd_4x4_3x3_output__avx2_fma},
-                           {f32_dconv_ukernel_6x16__avx2_fma, 6, 16},
-                           f32_maxpool_pass__avx2_fma,
-                           f32_fma_peak__avx2_fma};
-constexpr KernelTable kAvx512{Isa::avx512,
-                             {f32_gemm_ukernel_14x32__avx512f, 14, 32, 1024, 280, 4096},
-                             {f32_gemm_ukernel_4x32__avx512f, 4, 32, kWholeK, 280, 4096},
-                             {f32_gemm_ukernel_14x16__avx512f, 14, 16, 1024, 280, 4096},
-                             {f32_winograd_4x4_3x3_input__avx512f, f32_winograd_4x4_3x3_output__avx512f},
-                             {f32_dconv_ukernel_14x32__avx512f, 14, 32},
-                             f32_maxpool_pass__avx512f,
-                             f32_fma_peak__avx512f};
+constexpr KernelTable avx2_kernels() {
+  KernelTable t{};
+  t.isa = Isa::avx2;
+  t.gemm.ukernel = f32_gemm_ukernel_6x16__avx2_fma;
+  t.gemm.mr = 6;
+  t.gemm.nr = 16;
+  t.gemm.kc = 512;
+  t.gemm.mc = 72;
+  t.gemm.nc = 4096;
+  t.gemm_few_rows = t.gemm;
+  t.gemm_few_rows.ukernel = f32_gemm_ukernel_2x16__avx2_fma;
+  t.gemm_few_rows.mr = 2;
+  t.gemm_few_rows.kc = kWholeK;
+  t.gemm_narrow = t.gemm;
+  t.winograd_transforms.input_transform = f32_winograd_4x4_3x3_input__avx2_fma;
+  t.winograd_transforms.output_transform = f32_winograd_4x4_3x3_output__avx2_fma;
+  t.direct_conv.ukernel = f32_dconv_ukernel_6x16__avx2_fma;
+  t.direct_conv.mr = 6;
+  t.direct_conv.nr = 16;
+  t.max_pool_pass = f32_maxpool_pass__avx2_fma;
+  t.fma_peak_loop = f32_fma_peak__avx2_fma;
+  return t;
+}
+constexpr KernelTable kAvx2 = avx2_kernels();
+
+constexpr KernelTable avx512_kernels() {
+  KernelTable t{};
+  t.isa = Isa::avx512;
+  t.gemm.ukernel = f32_gemm_ukernel_14x32__avx512f;
+  t.gemm.mr = 14;
+  t.gemm.nr = 32;
+  t.gemm.kc = 1024;
+  t.gemm.mc = 280;
+  t.gemm.nc = 4096;
+  t.gemm_few_rows = t.gemm;
+  t.gemm_few_rows.ukernel = f32_gemm_ukernel_4x32__avx512f;
+  t.gemm_few_rows.mr = 4;
+  t.gemm_few_rows.kc = kWholeK;
+  t.gemm_narrow = t.gemm;
+  t.gemm_narrow.ukernel = f32_gemm_ukernel_14x16__avx512f;
+  t.gemm_narrow.nr = 16;
+  t.winograd_transforms.input_transform = f32_winograd_4x4_3x3_input__avx512f;
+  t.winograd_transforms.output_transform = f32_winograd_4x4_3x3_output__avx512f;
+  t.direct_conv.ukernel = f32_dconv_ukernel_14x32__avx512f;
+  t.direct_conv.mr = 14;
+  t.direct_conv.nr = 32;
+  t.max_pool_pass = f32_maxpool_pass__avx512f;
+  t.fma_peak_loop = f32_fma_peak__avx512f;
+  return t;
+}
+constexpr KernelTable kAvx512 = avx512_kernels();
 #endif
 
 const KernelTable* table_of(Isa isa) {

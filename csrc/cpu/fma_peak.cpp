@@ -11,7 +11,7 @@ namespace pycnn {
 
 double measure_fma_peak_gflops(int milliseconds) {
   using Clock = std::chrono::steady_clock;
-  const FmaPeakFn run = kernels().fma_peak;
+  const FmaPeakFn run = kernels().fma_peak_loop;
   const int threads = get_num_threads();
   std::vector<float> sinks(static_cast<size_t>(threads) * 16);  // a cache line apart: no false sharing
 

@@ -63,7 +63,7 @@ void multiply_block(const GemmKernel& kern, const GemmProblem& pr, UkernelArgs& 
     const bool next_panel = b_packed.data && !rows_outer && j + nr < n1;
     args.prefetch = next_panel ? b_packed.data + ((j - n0) / nr + 1) * b_packed.stride + ahead : nullptr;
     args.prefetch_floats = std::min(slice, panel_floats - ahead);
-    kern.run(args);
+    kern.ukernel(args);
   };
   if (rows_outer) {
     for (int64_t i = mb; i < mb + mc; i += mr) {

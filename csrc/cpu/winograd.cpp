@@ -131,7 +131,7 @@ void winograd_conv2d(const Conv2dParams& p, const float* x, const WinogradWeight
   const int64_t v_stride = C * chunk, m_stride = K * chunk;  // floats from one ξ to the next
   float* v = t_scratch.v.reserve(static_cast<size_t>(std::max<int64_t>(1, kPoints * v_stride)));
   float* m = t_scratch.m.reserve(static_cast<size_t>(kPoints * m_stride));
-  const WinogradKernels& wk = kernels.winograd;
+  const WinogradTransforms& wk = kernels.winograd_transforms;
 
   std::vector<std::unique_ptr<PackedPanelsView>> v_panels;
   std::vector<GemmProblem> problems;
@@ -155,7 +155,7 @@ void winograd_conv2d(const Conv2dParams& p, const float* x, const WinogradWeight
     parallel_for(panels * channel_blocks, [&](int64_t task) {
       const int64_t panel = task / channel_blocks, c0 = task % channel_blocks * kChannelBlock;
       for (int64_t c = c0; c < std::min(C, c0 + kChannelBlock); ++c) {
-        wk.input(x + c * H * W, lanes[panel].in, nr, v + panel * C * nr + c * nr, v_stride);
+        wk.input_transform(x + c * H * W, lanes[panel].in, nr, v + panel * C * nr + c * nr, v_stride);
       }
     });
 
@@ -167,7 +167,7 @@ void winograd_conv2d(const Conv2dParams& p, const float* x, const WinogradWeight
       const int64_t k = task / panels, panel = task % panels;
       const float bias = ep.bias ? ep.bias[k] : 0.0f;
       const float* residual = ep.residual ? ep.residual + k * OH * OW : nullptr;
-      wk.output(m + k * chunk + panel * nr, m_stride, nr, bias, residual, ep.relu, y + k * OH * OW,
+      wk.output_transform(m + k * chunk + panel * nr, m_stride, nr, bias, residual, ep.relu, y + k * OH * OW,
                 lanes[panel].out);
     });
   }

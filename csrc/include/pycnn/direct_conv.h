@@ -9,7 +9,8 @@ namespace pycnn {
 class ConvWeights;
 struct Conv2dEpilogue;
 
-// `w` comes from ConvWeights::packed(..., ConvAlgorithm::direct): each group's filters kernels.direct.nr channels wide.
+// `w` comes from ConvWeights::packed(..., ConvAlgorithm::direct): each group's filters in panels of
+// kernels.direct_conv.nr channels.
 void direct_conv2d(const Conv2dParams& p, const float* x, const ConvWeights& w, const Conv2dEpilogue& ep, float* y);
 
 }  // namespace pycnn

@@ -18,30 +18,33 @@ Isa parse_isa(const std::string& name);
 // The best ISA that both the CPU and the operating system support (cpuinfo.cpp).
 Isa cpu_isa();
 
-// A GEMM micro-kernel with its register tile and the cache blocking that suits it.
+// A GEMM micro-kernel with its register tile and the cache blocking that suits it (BLIS's names).
 struct GemmKernel {
-  GemmUkernelFn run;
-  int mr, nr;
-  int64_t kc;  // depth of a packed block
-  int64_t mc;  // rows of a packed A block, kept in L2
-  int64_t nc;  // widest column range one task packs
+  GemmUkernelFn ukernel;  // computes one mr × nr tile of C per call
+  int mr;                 // rows of the register tile: A is packed in panels mr rows wide
+  int nr;                 // columns of the register tile: B is packed in panels nr columns wide
+  int64_t kc;             // depth of a packed block: K is cut into blocks of kc
+  int64_t mc;             // rows of a packed A block, kept in L2
+  int64_t nc;             // widest column range one task packs
 };
 
-// A direct-convolution micro-kernel: MR output positions × NR output channels.
+// A direct-convolution micro-kernel: mr output positions × nr output channels per call.
 struct DirectConvKernel {
-  DirectConvUkernelFn run;
-  int mr, nr;
+  DirectConvUkernelFn ukernel;
+  int mr;  // output positions per tile
+  int nr;  // output channels per tile: the filters are packed in panels nr channels wide
 };
 
+// Every kernel of one ISA. Filled once per ISA in dispatch.cpp, field by field.
 struct KernelTable {
   Isa isa;
-  GemmKernel gemm;
-  GemmKernel gemm_few_rows;  // same NR, fewer rows: for products whose M is below gemm.mr (linear at batch 1)
-  GemmKernel gemm_narrow;    // same MR, NR at most gemm's: for products with few columns (gemm_kernel_for_columns)
-  WinogradKernels winograd;
-  DirectConvKernel direct;
-  MaxPassFn max_pool_pass;
-  FmaPeakFn fma_peak;
+  GemmKernel gemm;           // the main tile; filters prepacked as A are packed for it
+  GemmKernel gemm_few_rows;  // same nr, fewer rows: for products whose M is below gemm.mr (linear at batch 1)
+  GemmKernel gemm_narrow;    // same mr, nr at most gemm's: for products with few columns (gemm_kernel_for_columns)
+  WinogradTransforms winograd_transforms;  // F(4×4, 3×3) input and output tile transforms
+  DirectConvKernel direct_conv;
+  MaxPassFn max_pool_pass;  // one separable pass of max pooling (pool2d.cpp)
+  FmaPeakFn fma_peak_loop;  // independent FMAs: the yardstick for "% of peak"
 };
 
 // The table in use: the best ISA not above the cap.

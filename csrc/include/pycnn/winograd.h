@@ -42,9 +42,9 @@ using WinogradInputFn = void (*)(const float* x, const WinogradLanes& at, int la
 using WinogradOutputFn = void (*)(const float* m, int64_t m_stride, int lanes, float bias, const float* residual,
                                   bool relu, float* y, const WinogradLanes& at);
 
-struct WinogradKernels {
-  WinogradInputFn input;
-  WinogradOutputFn output;
+struct WinogradTransforms {
+  WinogradInputFn input_transform;
+  WinogradOutputFn output_transform;
 };
 
 void f32_winograd_4x4_3x3_input__generic(const float* x, const WinogradLanes& at, int lanes, float* v,
