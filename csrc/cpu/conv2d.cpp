@@ -2,6 +2,7 @@
 // packed by im2col block by block — or read directly when the convolution is 1×1 with stride 1. On small images
 // the GEMM is transposed instead: the positions are its rows, the input its A operand.
 // 3×3 stride-1 layers with enough channels and tiles go to Winograd instead (winograd.h).
+// The measurements behind each choice below: docs/kernel-rules.md.
 #include <memory>
 #include <stdexcept>
 #include <utility>
@@ -74,12 +75,9 @@ const char* conv_algorithm_name(ConvAlgorithm a) {
 
 namespace {
 
-// Winograd against direct convolution, by a cost model fitted to both on AVX-512 (3×3 layers of 16 to 512
-// channels on 7×7 to 224×224 images; within 10% of each measured ratio, and on the right side of 0.9 for all
-// 15): Winograd's 36 products per tile — tiles padded to whole NR panels — cost 1.25 of a direct multiply each,
-// and its transforms 50 multiplies' worth per tile and channel, in or out. Chosen below 0.9 of direct's cost:
-// the transforms weigh most with few channels (32 on 56×56: 1.12 of direct's time; 64: 0.75), the padding on
-// small images (256 on 14×14: 1.01; 512: 0.89; 512 on 7×7: 2.6).
+// Winograd when its modelled cost is at most 0.9 of direct convolution's. The model counts in direct multiplies:
+// each of Winograd's 36 products per tile (tiles padded to whole NR panels) costs 1.25, and its transforms 50 per
+// tile and channel, in or out — they weigh most with few channels, the padding on small images.
 bool winograd_pays(const Conv2dParams& p, const KernelTable& kernels) {
   if (!winograd_supports(p)) return false;
   constexpr double kProductCost = 1.25, kTransformCost = 50.0, kMaxRatio = 0.9;
@@ -92,15 +90,10 @@ bool winograd_pays(const Conv2dParams& p, const KernelTable& kernels) {
   return winograd <= kMaxRatio * direct;
 }
 
-// Direct convolution for windows larger than 1×1 (a 1×1 convolution is a GEMM on the input as it lies) that
-// are deep enough for the tile's FMAs to outweigh its transposing store: 27 taps, a 3×3 window over RGB (VGG's
-// first layer: 13–20% faster than im2col + GEMM at batch 1 and 8; windows of 8–32 taps measured 0.6–1.45× GEMM's
-// time). Measured on AVX-512 against im2col + GEMM: 10–45% faster at batch 1 from 7×7 to 56×56 images, and at
-// batch 8 for stride 1 and for the RGB stems. Strided windows over many channels too, against the faster of GEMM
-// and the transposed GEMM (ResNet's 3×3 stride-2 layers, 2 threads): at batch 2 and 8 0.80–0.87 of its time for
-// 128 channels on 56×56, 0.90–0.95 for 256 on 28×28, 0.97–0.98 for 512 on 14×14; ResNet-50 at batch 8 1.5 ms
-// faster in its 56×56 layer, 0.5 in its 28×28. (At batch 32 the 56×56 layer is memory-bound either way: 1.03.)
-// Its padded copy of the input is capped (256 MB); past it, GEMM's workspace stays bounded whatever the input.
+// Direct convolution for windows larger than 1×1 (a 1×1 convolution is a GEMM on the input as it lies) that are
+// at least 27 taps deep (a 3×3 window over RGB), where the tile's FMAs outweigh its transposing store; strided
+// windows over many channels included. Its padded copy of the input is capped (256 MB); past it, GEMM's workspace
+// stays bounded whatever the input.
 bool direct_pays(const Conv2dParams& p) {
   constexpr int64_t kMinDepth = 27;
   constexpr int64_t kMaxPaddedFloats = int64_t{1} << 26;
@@ -115,10 +108,7 @@ bool direct_pays(const Conv2dParams& p) {
 // instead of channels in MR-row tiles and positions in NR-wide panels. With 14×32 tiles a 7×7 image fills 49 of 64
 // columns but 49 of 56 rows, a 14×14 one 196 of 224 columns and all its rows; 128 channels fill 128 of 140 rows.
 // Its store transposes the register tile, which costs up to 16 k-steps per K block: shallow products feel it most.
-// Chosen at 0.975 of GEMM's modelled cost or less. Measured on AVX-512, 2 threads, batch 1 and 8 against GEMM: 1×1
-// layers on 7×7 and 14×14 images 0.80–0.96 of its time (ResNet-50's and GoogLeNet's, 256 to 2048 deep), 512→128
-// and 512→256 on 28×28 0.85–0.93, 192→32 0.86–0.89, 256→64 and 256→128 on 56×56 0.97–0.99 (ResNet-50 0.99 of its
-// time with these last three as well); left to GEMM: 64 and 128 deep with a residual on 28×28 and 56×56 (1.02–1.3).
+// Chosen at 0.975 of GEMM's modelled cost or less.
 bool transposed_gemm_pays(const Conv2dParams& p, const KernelTable& kernels) {
   constexpr double kStoreSteps = 16.0, kMaxRatio = 0.975;
   const GemmKernel& g = kernels.gemm;

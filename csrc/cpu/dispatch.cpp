@@ -8,14 +8,11 @@
 namespace pycnn {
 namespace {
 
-// kc: depth of a packed block, mc: rows of A per block (in L2), nc: the widest column range a task packs at once.
-// Measured on AVX-512 (2048³ sgemm): kc 512 and mc 280 beat a B panel sized to L1 (kc 256) by 15% (thread CPU
-// time): fewer passes over C, and each B panel serves 20 row tiles; kc 1024 beats 512 by 3–6% more (paired in one
-// process, 1 and 2 threads), the models' convolutions alike either way. AVX2: kc 512 against 256, 4–6%. A wide nc
-// packs A once per column range.
+// Blocking: deep K blocks (kc 512 and more, past a B panel that fits L1) — fewer passes over C, and each B panel
+// serves mc / mr row tiles; wide column ranges (nc), so that A is packed once per range. (docs/kernel-rules.md)
 // The few-rows kernels take all of K in one block: their A is a sliver, and the weights (B) of a fully connected
-// layer at batch 1 then stream through once, panel after contiguous panel (VGG-16's fc6 at 26 GB/s, was 24).
-// The narrow kernels block like the main ones; AVX2's and the generic main tiles serve as their own narrow ones.
+// layer at batch 1 then stream through once, panel after contiguous panel.
+// The narrow kernels block like the main ones; where no narrower tile exists the main one is its own narrow one.
 constexpr int64_t kWholeK = 65536;
 
 constexpr KernelTable generic_kernels() {

@@ -18,8 +18,7 @@ thread_local PackBuffers t_buffers;
 // Up to this depth, C's traffic outweighs B's: a tile's FMAs are few, and with NR columns outside, each panel
 // writes MR-row strips of C (and reads the residual's) across every row of the block — hundreds of streams no
 // prefetcher follows. Rows outside instead walk C (and the residual) row by row, with B packed for the block and
-// read from L2. Measured on 1×1 convolutions with a residual: 64→256 on 56×56 0.87 → 0.57 ms, 256→128 1.33 →
-// 1.08; at 512 deep even, at 1024 6% slower.
+// read from L2.
 constexpr int64_t kRowsOuterMaxK = 256;
 
 // B's panel at a column: where it starts, and its row stride.
@@ -38,9 +37,8 @@ UkernelArgs problem_args(const GemmProblem& pr) {
 // `last`: the epilogue is applied): A's block packed in `ap`, B's panel at column j from b_panel(j). NR columns
 // outside, MR rows inside; for shallow products the other way round (see kRowsOuterMaxK).
 // With B's panels laid out in `b_packed` (data non-null), each panel's row tiles bring the next panel into L2,
-// a slice each, so that the next panel's first tile does not wait on L3 for it: a block of 280 rows by 4096 columns
-// 0.88–0.91 of the time; SGEMM, paired, 4096 0.94–0.96, 2048 0.98, 1024 0.99 (1 and 2 threads). Filters prepacked
-// as B (the transposed convolution), the same way: ResNet-50 at batch 1 0.965 of the time, GoogLeNet 0.985.
+// a slice each, so that the next panel's first tile does not wait on L3 for it — filters prepacked as B (the
+// transposed convolution) as well.
 template <class BPanel>
 void multiply_block(const GemmKernel& kern, const GemmProblem& pr, UkernelArgs& args, bool last, bool rows_outer,
                     const Panels& ap, int64_t mb, int64_t mc, int64_t n0, int64_t n1, BPanel b_panel,
@@ -186,8 +184,7 @@ bool rows_first(const GemmShape& s, const GemmProblem& pr) {
 Tiling choose_tiling(const GemmKernel& kern, const GemmShape& s, int64_t problems, bool cut_rows_first,
                      int threads) {
   constexpr int64_t kSerialMacs = int64_t{1} << 18;  // below this, waking threads costs more than it saves
-  // Rows outside re-read a task's packed B for every row tile: keep it to 1 MB, so that it stays in L2 (a 1×1
-  // convolution 256 deep on 56×56 images, one task per image at batch 8, had packed 3 MB).
+  // Rows outside re-read a task's packed B for every row tile: keep it to 1 MB, so that it stays in L2.
   constexpr int64_t kRowsOuterBFloats = int64_t{1} << 18;
   const int64_t rows_outer_nc = kRowsOuterBFloats / std::max<int64_t>(1, s.k) / kern.nr * kern.nr;
   const int64_t nc = s.k <= kRowsOuterMaxK ? std::clamp<int64_t>(rows_outer_nc, 4 * kern.nr, kern.nc) : kern.nc;

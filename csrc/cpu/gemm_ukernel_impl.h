@@ -1,6 +1,3 @@
-
-
-
 // The register-tile GEMM micro-kernel, written once over a vector-traits type V and instantiated by
 // each ISA's translation unit (see ukernel.h for the contract).
 //
@@ -53,12 +50,10 @@ void gemm_ukernel(const pycnn::UkernelArgs& p) {
   for (int64_t k = 0; k < p.kc; ++k) {
     T bv[NV];
 #if defined(__GNUC__)
-    // Weights used for few positions stream from memory: fetch them ahead, into L2 256 k-steps ahead and on into L1
-    // a few steps ahead (fetched into L1 alone, 64 steps ahead, fully connected layers at batch 1 read their weights
-    // at 24–28 GB/s, this way at 27–31: AlexNet 0.94 of the time, VGG-16 0.97). They are B when the tile has few
-    // rows (B then streams faster than the FMAs use it), else A. (The transposed convolution's filters are B as well,
-    // but every row tile of a panel reads it: the driver brings the next panel into L2 instead; fetched by every
-    // tile here too, ResNet-50 at batch 1 took 1.02 of the time.)
+    // Weights used for few positions stream from memory: fetch them into L2 256 k-steps ahead and on into L1 a few
+    // steps ahead. They are B when the tile has few rows (B then streams faster than the FMAs use it), else A. (The
+    // transposed convolution's filters are B as well, but every row tile of a panel reads them: the driver brings
+    // the next panel into L2 instead, once.)
     if (pycnn::ukernel_streams_b(MR)) {
       for (int j = 0; j < NR; j += 16) {
         __builtin_prefetch(b + 256 * p.ldb + j, 0, 1);

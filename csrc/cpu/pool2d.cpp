@@ -57,8 +57,8 @@ void max_pool2d(const Pool2dParams& p, const float* x, float* y) {
     if (groups.empty() || !(groups.back().taps == th)) groups.push_back({oh, oh, th});
     groups.back().end = oh + 1;
   }
-  // Planes go to the threads in runs, each run's passes one kernel call per row group: small planes (GoogLeNet's
-  // 14×14 and 7×7) had spent more time in calls than in maxima, one plane at a time.
+  // Planes go to the threads in runs, each run's passes one kernel call per row group, so that small planes
+  // (GoogLeNet's 14×14 and 7×7) spend their time in maxima rather than in calls.
   constexpr int64_t kRunFloats = 16384;  // input floats a run should reach
   const int64_t planes = p.batch * p.channels, in_plane = p.in_h * p.in_w, row_plane = p.out_h * padded_w;
   const int64_t run = std::max<int64_t>(
@@ -66,7 +66,7 @@ void max_pool2d(const Pool2dParams& p, const float* x, float* y) {
   parallel_for(ceil_div(planes, run), [&](int64_t task) {
     const int64_t first_plane = task * run, count = std::min(run, planes - first_plane);
     // The first pass writes only the input's columns of each row: the −∞ around them, filled when the geometry
-    // changes, serves every run after (a 7×7 plane had spent a third of its time refilling it).
+    // changes, serves every run after instead of being refilled per plane.
     thread_local std::vector<float> buffer;
     thread_local std::array<int64_t, 5> filled_for{};
     const std::array<int64_t, 5> geometry{run, p.out_h, padded_w, w.pad_left, p.in_w};

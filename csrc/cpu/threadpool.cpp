@@ -46,8 +46,7 @@ void spin_while(Busy busy) {
 
 // The tasks are cut into one part per thread taking part, and each thread first takes the tasks of its own part
 // — the same part in every call, so a layer split like the one before it (halves of the positions) finds its input
-// in the cache of the core that wrote it — then helps with what is left of the others'. Against one shared run of
-// tasks: ResNet-18 0.975 of the time, GoogLeNet 0.979, ResNet-50 0.990 (batch 1, paired in one process).
+// in the cache of the core that wrote it — then helps with what is left of the others'.
 struct Job {
   const std::function<void(int64_t)>* fn;
   int64_t count;

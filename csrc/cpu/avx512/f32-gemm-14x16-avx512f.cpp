@@ -1,6 +1,6 @@
 // 14×16 tile: for products with few columns (Winograd on a small image: 16 tiles at batch 1 on 14×14), where a
-// 32-wide tile would multiply mostly padding. One broadcast per FMA instead of one per two: 0.89–0.92 of the 14×32
-// tile's rate. The A panels are the 14×32 kernel's.
+// 32-wide tile would multiply mostly padding. One broadcast per FMA instead of one per two, so a column costs more
+// than the 14×32 tile's (gemm.h: gemm_columns_cost). The A panels are the 14×32 kernel's.
 #include <immintrin.h>
 
 #include <cstdint>

@@ -39,7 +39,8 @@ inline const GemmKernel& gemm_kernel_for_rows(const KernelTable& kernels, int64_
 }
 
 // What `columns` columns of a product cost with `kernel` (kernels.gemm or kernels.gemm_narrow), in columns of the
-// main kernel: its panels' columns, padding included, at its rate (AVX-512's 14×16 runs at 0.89–0.92 of 14×32's).
+// main kernel: its panels' columns, padding included, a narrower kernel's at 1.1 each (one broadcast per FMA
+// instead of one per two).
 inline double gemm_columns_cost(const KernelTable& kernels, const GemmKernel& kernel, int64_t columns) {
   constexpr double kNarrowCost = 1.1;
   const double rate = kernel.nr < kernels.gemm.nr ? kNarrowCost : 1.0;
