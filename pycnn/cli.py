@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from . import _zoo
@@ -32,11 +32,16 @@ examples:
 
 BENCH_DESCRIPTION = f"""\
 Times the classic CNNs at random weights (no download): pycnn, and beside it PyTorch, ONNX Runtime and
-OpenVINO when importable, with the same weights and input, in alternation in one process (each runtime once the
-previous one's threads have stopped spinning, after 50 ms of untimed calls of its own). Prints one row per
-model: median ms, images/s, GFLOP/s (2 x MACs / time), % of this machine's FMA peak, each peer's median ms and
-pycnn's ratio to it (the median over rounds of pycnn ms / peer ms in the same round: below 1, pycnn is faster),
-pycnn's first-call cost and its max error relative to torch's logits.
+OpenVINO when importable, with the same weights and input, all in float32 (OpenVINO pinned to f32: its default
+is bf16 on CPUs with AVX512-BF16 or AMX), in alternation in one process (each runtime once the previous one's
+threads have stopped spinning, after 50 ms of untimed calls of its own). Prints the CPU and its caches, then one
+row per model: median ms (p10-p90), images/s, GFLOP/s (2 x MACs / time), % of this machine's FMA peak, each
+peer's median ms (p10-p90) and pycnn's ratio to it (the median over rounds of pycnn ms / peer ms in the same
+round: below 1, pycnn is faster), pycnn's first-call cost and its max error relative to torch's logits.
+
+--isolated times each runtime in a process of its own instead, runtimes alternating round by round (--rounds
+processes each): no runtime's threads can then disturb another's. Use it for figures to publish or compare
+across machines; it takes a few times longer (each process imports its runtime and builds its model).
 
 --json PATH writes every number as JSON:
 {bench_report.__doc__.split("JSON schema", 1)[1].split(chr(10), 1)[1]}"""
@@ -44,6 +49,11 @@ pycnn's first-call cost and its max error relative to torch's logits.
 
 class CommandError(Exception):
     """A failure to report as `pycnn CMD: error: ...` with exit status 1 (the request was valid)."""
+
+
+class UsageError(Exception):
+    """A request that cannot be carried out as given (an output path that cannot be written, options that do not
+    go together): reported as one line, `pycnn CMD: error: ...`, exit status 2, before any work."""
 
 
 def _positive_int(text: str) -> int:
@@ -127,7 +137,13 @@ def _add_bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ig
     bench.add_argument("--peers", type=_peer_list, default="auto", metavar="LIST",
                        help=f"runtimes to compare with: a comma list of {', '.join(PEER_NAMES)}, 'auto' (default: "
                             "every importable one) or 'none' (pycnn alone, on its own random weights)")
-    bench.add_argument("--json", type=Path, metavar="PATH", help="also write every number to PATH as JSON")
+    bench.add_argument("--isolated", action="store_true",
+                       help="time each runtime in a process of its own, runtimes alternating round by round "
+                            "(slower; immune to one runtime's threads disturbing another's)")
+    bench.add_argument("--rounds", type=_positive_int, metavar="N",
+                       help="with --isolated: processes per runtime and model, one per round (default 3)")
+    bench.add_argument("--json", type=Path, metavar="PATH",
+                       help="also write every number to PATH as JSON (checked before timing starts)")
     bench.set_defaults(run=_bench)
 
 
@@ -153,7 +169,8 @@ def _add_plot_parser(commands: argparse._SubParsersAction) -> None:  # type: ign
                     "y = ImageNet top-1 accuracy that torchvision documents for each model's IMAGENET1K_V1 weights, "
                     "bubble area proportional to the parameters, each bubble labelled with pycnn's median batch-1 "
                     "latency measured now on this machine (random weights).")
-    complexity.add_argument("--out", type=Path, required=True, metavar="FILE.png", help="where to write the PNG")
+    complexity.add_argument("--out", type=Path, required=True, metavar="FILE.png",
+                            help="where to write the PNG (checked before measuring starts)")
     complexity.add_argument("--models", type=_charted_model_list, metavar="LIST",
                             help="comma-separated models (default: every model with torchvision weights)")
     complexity.add_argument("--repeat", type=_positive_int, default=3, help="timed runs per model (default 3)")
@@ -200,14 +217,44 @@ def _check_device(device: str, peers: list[str]) -> list[str]:
     return [p for p in peers if p == "torch"]
 
 
+def _checked_output(path: Path, option: str, suffix: str | None = None) -> Path:
+    from ._output_file import OutputFileError, check_output_file
+
+    try:
+        return check_output_file(path, option, suffix)
+    except OutputFileError as error:
+        raise UsageError(str(error)) from None
+
+
+def _warn_about_threads(threads: int) -> None:
+    """A warning on stderr when `threads` is more than the cores this process may run on."""
+    from . import _core
+
+    cores = int(_core.available_cores())
+    if threads > cores:
+        print(f"pycnn bench: warning: --threads {threads} is more than the {cores} cores this process may use; "
+              f"the extra threads share cores, which slows every runtime (use --threads {cores} or fewer)",
+              file=sys.stderr)
+
+
 def _bench(args: argparse.Namespace) -> None:
     from .bench import BenchReport, BenchSettings, ModelResult, run_benchmark
+    from .bench.isolated import WorkerError
     from .bench.progress import Progress
+    from .bench.runner import progress_steps
 
+    if args.json is not None:
+        _checked_output(args.json, "--json")
+    if args.rounds is not None and not args.isolated:
+        raise UsageError("--rounds counts the processes of an --isolated run; add --isolated, or drop --rounds")
+    if args.isolated and args.device != "cpu":
+        raise UsageError("--isolated times CPU runtimes; drop it with --device cuda")
+    _warn_about_threads(args.threads)
     peers = _check_device(args.device, args.peers)
     settings = BenchSettings(models=args.models, batch=args.batch, threads=args.threads, repeat=args.repeat,
-                             peers=peers, device=args.device)
-    progress = Progress(total=len(settings.models) * (1 + settings.repeat))
+                             peers=peers, device=args.device, isolated=args.isolated,
+                             rounds=(args.rounds or 3) if args.isolated else 1)
+    progress = Progress(total=progress_steps(settings), prefix="pycnn bench: ")
 
     def print_row(report: BenchReport, result: ModelResult) -> None:
         progress.close()
@@ -215,7 +262,11 @@ def _bench(args: argparse.Namespace) -> None:
             print(bench_report.title(report), bench_report.header_line(report), sep="\n")
         print(bench_report.row_line(report, result), flush=True)
 
-    report = run_benchmark(settings, progress, on_result=print_row)
+    try:
+        report = run_benchmark(settings, progress, on_result=print_row)
+    except WorkerError as error:
+        progress.close()
+        raise CommandError(str(error)) from None
     progress.close()
     print(bench_report.footnote(report))
     if args.json is not None:
@@ -237,17 +288,23 @@ def _summary(args: argparse.Namespace) -> None:
 
 def _plot_complexity(args: argparse.Namespace) -> None:
     from . import get_num_threads, isa
-    from .viz import VizUnavailable, complexity_points, plot_complexity
+    from .bench.progress import Progress
+    from .viz import TOP1_PERCENT, VizUnavailable, complexity_points, plot_complexity
     from .viz._figure import new_figure
 
+    _checked_output(args.out, "--out", ".png")
     try:
         new_figure((100, 100))  # fail before minutes of measuring when matplotlib is missing
     except VizUnavailable as error:
         raise CommandError(str(error)) from None
     measure = not args.no_latency
-    progress_note: Callable[[str], None] = (lambda name: print(f"measuring {name}", file=sys.stderr)) \
-        if measure and sys.stderr.isatty() else (lambda name: None)
-    points = complexity_points(args.models, measure_latency=measure, repeat=args.repeat, on_model=progress_note)
+    models = list(TOP1_PERCENT) if args.models is None else args.models
+    progress = Progress(total=len(models), prefix="pycnn plot: ")
+    verb = "measuring" if measure else "counting"
+
+    points = complexity_points(models, measure_latency=measure, repeat=args.repeat,
+                               on_model=lambda name: progress.advance(f"{verb} {name}"))
+    progress.close()
     note = (f"latency: pycnn {_version()}, batch 1, {get_num_threads()} threads, {isa()}, median of {args.repeat} "
             "runs on this machine" if measure else "")
     print(f"wrote {plot_complexity(points, args.out, note=note)}")
@@ -267,6 +324,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.run(args)
     except argparse.ArgumentTypeError as error:
         command_parser.error(str(error))
+    except UsageError as error:
+        print(f"{command_parser.prog}: error: {error}", file=sys.stderr)
+        return 2
     except CommandError as error:
         print(f"{command_parser.prog}: error: {error}", file=sys.stderr)
         return 1

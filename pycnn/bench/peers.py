@@ -4,6 +4,7 @@ source of the shared random weights), ONNX Runtime and OpenVINO (running the ONN
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.util
 import os
 import warnings
@@ -24,6 +25,19 @@ _REQUIRES = {"torch": ("torch", "torchvision"), "onnxruntime": ("torch", "torchv
 
 Runner = Callable[[np.ndarray], np.ndarray]
 
+# The precision each peer computes in on the CPU: float32 everywhere, as pycnn does. OpenVINO is pinned to it
+# (INFERENCE_PRECISION_HINT), since its default on CPUs with AVX512-BF16 or AMX is bf16.
+CPU_PRECISION = "fp32"
+OPENVINO_CONFIG_PRECISION = "f32"
+PINNED = {"openvino": f"INFERENCE_PRECISION_HINT={OPENVINO_CONFIG_PRECISION}"}  # how a precision is enforced
+
+
+def peer_precision(name: str, device: str = "cpu", cuda_precision: str = "fp32") -> str:
+    """The precision `name` runs in for `pycnn bench`: fp32 on the CPU; on CUDA, torch follows pycnn's setting."""
+    if name not in PEER_NAMES:
+        raise ValueError(f"unknown peer {name!r}; peers: {', '.join(PEER_NAMES)}")
+    return CPU_PRECISION if device == "cpu" else cuda_precision
+
 
 def peer_available(name: str) -> bool:
     return all(importlib.util.find_spec(module) is not None for module in _REQUIRES[name])
@@ -35,7 +49,11 @@ def available_peers() -> list[str]:
 
 
 def peer_version(name: str) -> str:
-    return str(importlib.import_module(name).__version__)
+    """The installed distribution's version ("2026.4.1"; the module's own string can carry a build tag)."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return str(importlib.import_module(name).__version__)
 
 
 def set_peer_threads(threads: int) -> None:
@@ -111,8 +129,14 @@ def onnxruntime_runner(path: str | os.PathLike[str], threads: int) -> Runner:
     return lambda x: session.run(None, {"x": x})[0]
 
 
-def openvino_runner(path: str | os.PathLike[str], threads: int) -> Runner:
+def openvino_model(path: str | os.PathLike[str], threads: int) -> Any:
+    """OpenVINO's compiled model of the ONNX file, on `threads` threads, computing in float32."""
     import openvino as ov
 
-    compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": threads})
+    config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": OPENVINO_CONFIG_PRECISION}
+    return ov.Core().compile_model(str(path), "CPU", config)
+
+
+def openvino_runner(path: str | os.PathLike[str], threads: int) -> Runner:
+    compiled = openvino_model(path, threads)
     return lambda x: compiled(x)[0]

@@ -1,4 +1,4 @@
-"""A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+"""Progress of long work on stderr: a one-line bar on a terminal, one line per new stage elsewhere (logs, pipes)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,28 @@ from typing import TextIO
 
 
 class Progress:
-    """`total` steps; advance(label) after each. Silent when the stream is not a TTY (logs, pipes, tests)."""
+    """`total` steps; advance(label) after each, draw(label) to name the stage under way.
 
-    def __init__(self, total: int, stream: TextIO | None = None, width: int = 30) -> None:
+    On a terminal, a bar redrawn in place. Elsewhere, `prefix` + label on a line of its own whenever the label
+    changes (labels name stages, "resnet18: timing", so a log gets a few lines per model, not one per step).
+    """
+
+    def __init__(self, total: int, stream: TextIO | None = None, width: int = 30, prefix: str = "") -> None:
         self.stream = stream if stream is not None else sys.stderr
-        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.total, self.done, self.width = max(total, 1), 0, width
+        self.terminal = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.total, self.done, self.width, self.prefix = max(total, 1), 0, width, prefix
+        self._last_label: str | None = None
 
     def advance(self, label: str = "", steps: int = 1) -> None:
         self.done = min(self.done + steps, self.total)
         self.draw(label)
 
     def draw(self, label: str = "") -> None:
-        if not self.enabled:
+        if not self.terminal:
+            if label and label != self._last_label:
+                self.stream.write(f"{self.prefix}{label}\n")
+                self.stream.flush()
+            self._last_label = label or self._last_label
             return
         filled = self.width * self.done // self.total
         bar = "#" * filled + "." * (self.width - filled)
@@ -27,6 +36,6 @@ class Progress:
         self.stream.flush()
 
     def close(self) -> None:
-        if self.enabled:
+        if self.terminal:
             self.stream.write("\r" + " " * 100 + "\r")
             self.stream.flush()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .timing import spread
+
 
 @dataclass(frozen=True)
 class BenchSettings:
@@ -14,6 +16,10 @@ class BenchSettings:
     repeat: int = 10
     peers: list[str] = field(default_factory=list)  # the peers asked for and importable
     device: str = "cpu"
+    # False: every runtime in this process, in alternation; True: each runtime in a process of its own per round,
+    # `rounds` rounds, runtimes alternating round by round.
+    isolated: bool = False
+    rounds: int = 1
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,11 @@ class PeerResult:
     # each round's times, taken a few hundred ms apart, cancels the drift of a shared machine over the run.
     ratio: float
     times_ms: list[float] = field(default_factory=list)
+
+    @property
+    def spread_ms(self) -> tuple[float, float] | None:
+        """(p10, p90) of the timed calls, None without any."""
+        return spread(self.times_ms) if self.times_ms else None
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,11 @@ class ModelResult:
     peak_gflops: float | None
     peers: dict[str, PeerResult]
     max_rel_error: float | None  # max |pycnn - torch| / max |torch| over the logits; None without torch
+
+    @property
+    def spread_ms(self) -> tuple[float, float]:
+        """(p10, p90) of pycnn's timed calls."""
+        return spread(self.times_ms)
 
     @property
     def images_per_s(self) -> float:
@@ -58,4 +74,7 @@ class BenchReport:
     settings: BenchSettings
     peak_gflops: float | None
     peer_versions: dict[str, str]
+    precisions: dict[str, str]  # "pycnn" and each peer: the precision it computes in (fp32, tf32, bf16)
+    cpu: str  # the CPU's model name
+    caches: dict[str, str]  # {"L1d": "48K", ...}: its caches (machine.cpu_caches)
     results: list[ModelResult] = field(default_factory=list)

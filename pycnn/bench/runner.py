@@ -11,6 +11,8 @@ from .. import get_num_threads, set_num_threads
 from .._config import config
 from ..summary import summary
 from . import peers as _peers
+from .isolated import isolated_steps, run_isolated
+from .machine import cpu_caches, cpu_model
 from .peak import measure_peak_gflops
 from .progress import Progress
 from .results import BenchReport, BenchSettings, ModelResult, PeerResult
@@ -22,8 +24,9 @@ def run_benchmark(settings: BenchSettings, progress: Progress | None = None,
                   on_result: Callable[[BenchReport, ModelResult], None] | None = None) -> BenchReport:
     """Times every model of `settings` in pycnn and in each peer, in alternation; medians over settings.repeat.
 
-    pycnn and the peers use settings.threads threads. `progress` (if given) advances once per model built and
-    once per timing round; `on_result(report, result)` is called as soon as a model is done (to print its row at once).
+    pycnn and the peers use settings.threads threads; with settings.isolated, each runtime runs in a process of its
+    own per round (isolated.py). `progress` (if given) advances progress_steps(settings) times in all;
+    `on_result(report, result)` is called as soon as a model is done (to print its row at once).
     """
     previous_threads = get_num_threads()
     set_num_threads(settings.threads)
@@ -33,13 +36,33 @@ def run_benchmark(settings: BenchSettings, progress: Progress | None = None,
         set_num_threads(previous_threads)
 
 
+def progress_steps(settings: BenchSettings) -> int:
+    """How many times run_benchmark advances its progress: per model, its building and each timing round."""
+    return isolated_steps(settings) if settings.isolated else len(settings.models) * (1 + settings.repeat)
+
+
+def precisions(settings: BenchSettings) -> dict[str, str]:
+    """The precision pycnn and each peer compute in: fp32 on the CPU; on CUDA, pycnn's setting, which torch follows."""
+    cuda_precision = "fp32"
+    if settings.device == "cuda":
+        from ..cuda import get_precision
+
+        cuda_precision = get_precision()
+    return {"pycnn": cuda_precision, **{p: _peers.peer_precision(p, settings.device, cuda_precision)
+                                        for p in settings.peers}}
+
+
 def _run(settings: BenchSettings, progress: Progress | None,
          on_result: Callable[[BenchReport, ModelResult], None] | None) -> BenchReport:
-    if settings.peers:
+    if settings.peers and not settings.isolated:
         _peers.set_peer_threads(settings.threads)
     peak = measure_peak_gflops() if settings.device == "cpu" else None  # the CPU's FMA peak says nothing of a GPU
     report = BenchReport(config=config(), settings=settings, peak_gflops=peak,
-                         peer_versions={p: _peers.peer_version(p) for p in settings.peers})
+                         peer_versions={p: _peers.peer_version(p) for p in settings.peers},
+                         precisions=precisions(settings), cpu=cpu_model(), caches=cpu_caches())
+    if settings.isolated:
+        run_isolated(settings, report, progress, on_result)
+        return report
     with tempfile.TemporaryDirectory(prefix="pycnn-bench-") as workdir:
         for name in settings.models:
             if progress is not None:

@@ -6,7 +6,9 @@ import os
 import statistics
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
 
 WARM_SECONDS = 0.05  # untimed calls before each timed one: cores idle for a while are slow to get going
 
@@ -78,6 +80,15 @@ def alternating_times(runners: Mapping[str, Callable[[], object]], repeat: int,
 
 def medians(times: Mapping[str, list[float]]) -> dict[str, float]:
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def spread(times: Sequence[float], low: float = 10, high: float = 90) -> tuple[float, float]:
+    """The `low`th and `high`th percentiles of `times` (linear interpolation): p10-p90 by default, the range of
+    the middle 80% of the timed calls. Both are the one time when there is one."""
+    if not times:
+        raise ValueError("spread of no times")
+    p_low, p_high = np.percentile(np.asarray(times, dtype=np.float64), [low, high])
+    return float(p_low), float(p_high)
 
 
 def paired_ratio(ours: list[float], theirs: list[float]) -> float:
