@@ -1,8 +1,16 @@
-"""Shared fixtures: every ISA path forced in turn, seeded data, torch as the reference."""
+"""Shared fixtures: every device and every ISA path in turn, seeded data, torch as the reference.
+
+A test that takes `device` runs once on the CPU and once on the CUDA device (a GPU, or the CPU emulator of a
+PYCNN_CUDA_EMULATOR=ON build), as one op test checks every backend; with `isa` too, the CPU run is one run per
+ISA; with `precision` too, the CUDA run is one run per precision it has (the CPU computes in fp32 only). The CUDA
+runs carry the `cuda` marker, which tests/run_emulated.sh selects.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,22 +19,97 @@ import pycnn
 from pycnn import _core
 
 ISAS = ("generic", "avx2", "avx512")
+# The precisions each device computes in, fp32 first.
+DEVICE_PRECISIONS = {"cpu": ("fp32",), "cuda": ("fp32", "tf32", "bf16")}
+
+MARKERS = (
+    "cuda: runs on the CUDA device (tests/run_emulated.sh selects these)",
+    "full_size: full-size layers or models, too slow for the CUDA emulator (its CUDA runs skip there)",
+    "precisions(*names): the precisions a device-parametrised test runs in (default: every one the device has)",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
 
 
 def cpu_has(isa: str) -> bool:
     return ISAS.index(isa) <= ISAS.index(_core.cpu_isa())
 
 
-@pytest.fixture(params=ISAS)
-def isa(request: pytest.FixtureRequest):
-    """Runs the test once per ISA, with pycnn's kernels capped to it; skipped where the CPU lacks it."""
-    name = request.param
+def runs_of(fixturenames: Sequence[str], precisions: Sequence[str] | None) -> list[Any]:
+    """The (device, isa, precision) runs of a test, as pytest params, for the fixtures among these three it takes."""
+    takes = {name: name in fixturenames for name in ("device", "isa", "precision")}
+    if takes["precision"] and not takes["device"]:
+        raise pytest.UsageError("a test that takes `precision` takes `device` too")
+    runs = []
+    for device in DEVICE_PRECISIONS if takes["device"] else ("cpu",):
+        isas = ISAS if takes["isa"] and device == "cpu" else (None,)
+        chosen = DEVICE_PRECISIONS[device] if takes["precision"] else ("fp32",)
+        for isa in isas:
+            for precision in [p for p in chosen if precisions is None or p in precisions]:
+                values = {"device": device, "isa": isa, "precision": precision}
+                label = [device if takes["device"] else None, isa, precision if device != "cpu" and takes["precision"]
+                         else None]
+                runs.append(pytest.param(*(values[name] for name, taken in takes.items() if taken),
+                                         id="-".join(filter(None, label)),
+                                         marks=[pytest.mark.cuda] if device == "cuda" else []))
+    return runs
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    direct = {name for mark in metafunc.definition.iter_markers("parametrize")
+              for name in ([n.strip() for n in mark.args[0].split(",")] if isinstance(mark.args[0], str)
+                           else mark.args[0])}
+    names = [name for name in ("device", "isa", "precision") if name in metafunc.fixturenames]
+    if names and not direct & set(names):
+        marker = metafunc.definition.get_closest_marker("precisions")
+        metafunc.parametrize(names, runs_of(metafunc.fixturenames, marker.args if marker else None), indirect=True)
+
+
+def cuda_emulated() -> bool:
+    return "emulator" in pycnn.cuda.device_name()
+
+
+@pytest.fixture
+def device(request: pytest.FixtureRequest) -> str:
+    """'cpu' or 'cuda'; the CUDA run skipped where no CUDA device is usable, and for full_size tests on the
+    emulator."""
+    name: str = request.param
+    if name == "cuda":
+        if not pycnn.cuda.is_available():
+            pytest.skip(f"no CUDA device ({pycnn.cuda.status()})")
+        if request.node.get_closest_marker("full_size") and cuda_emulated():
+            pytest.skip("no CUDA GPU: full-size layers and models are too slow on the CPU emulator")
+    return name
+
+
+@pytest.fixture
+def isa(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Runs the test once per ISA, with pycnn's kernels capped to it; skipped where the CPU lacks it. None on a
+    device other than the CPU, whose kernels the ISA does not choose."""
+    name: str | None = request.param
+    if name is None:
+        yield None
+        return
     if not cpu_has(name):
         pytest.skip(f"this CPU cannot run {name} kernels (best: {_core.cpu_isa()})")
     previous = pycnn.isa()
     assert _core.set_isa_cap(name) == name
     yield name
     _core.set_isa_cap(previous)
+
+
+@pytest.fixture
+def precision(request: pytest.FixtureRequest, device: str) -> Iterator[str]:
+    """The precision the device computes in for the test (fp32 on the CPU)."""
+    name: str = request.param
+    if device == "cuda":
+        with pycnn.cuda.precision(name):
+            yield name
+    else:
+        yield name
 
 
 @pytest.fixture

@@ -76,6 +76,40 @@ def normal(rng: np.random.Generator, shape: Sequence[int]) -> np.ndarray:
     return rng.standard_normal(tuple(shape), dtype=np.float32)
 
 
+# --- One op test on every device --------------------------------------------------------------------------
+
+# Tolerances per precision, relative to the output's largest magnitude (conftest.assert_close):
+#   fp32  1e-4 per op, 1e-3 per model: float32 products, sums in another order
+#   tf32  3e-3 per op, 3e-2 per model: operands rounded to 10-bit mantissas (2^-11 relative error each)
+#   bf16  2e-2 per op, 1e-1 per model: operands rounded to 7-bit mantissas (2^-8)
+OP_RTOL = {"fp32": 1e-4, "tf32": 3e-3, "bf16": 2e-2}
+MODEL_RTOL = {"fp32": 1e-3, "tf32": 3e-2, "bf16": 1e-1}
+
+
+def to_device(device: str, value: Any) -> Any:
+    """`value` on `device` if it is a numpy array (a pycnn.cuda.DeviceArray on 'cuda'), else `value` itself."""
+    if device == "cpu" or not isinstance(value, np.ndarray):
+        return value
+    return pycnn.cuda.to_device(value)
+
+
+def to_host(device: str, result: Any) -> np.ndarray:
+    """A result computed on `device` as a numpy array; it must be of the device's kind (a device array in gives a
+    device array out)."""
+    if device == "cpu":
+        assert isinstance(result, np.ndarray), type(result)
+        return result
+    assert isinstance(result, pycnn.cuda.DeviceArray), type(result)
+    host: np.ndarray = result.numpy()
+    return host
+
+
+def on_device(device: str, fn: Callable[..., Any], *args: Any, **options: Any) -> np.ndarray:
+    """fn(*args, **options) with the numpy arrays among them on `device`; its result back on the host."""
+    moved = {name: to_device(device, value) for name, value in options.items()}
+    return to_host(device, fn(*(to_device(device, a) for a in args), **moved))
+
+
 # --- conv2d against torch ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -161,15 +195,17 @@ def torch_conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Any
     return torch_ref(TF.conv2d, x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
-def check_against_torch(case: ConvCase, rtol: float = 1e-4) -> None:
+def check_against_torch(case: ConvCase, rtol: float = 1e-4, device: str = "cpu") -> np.ndarray:
+    """conv2d of the case on `device` against torch: exact for integer data, else within rtol; the result."""
     x, w, b = case.arrays()
-    got = F.conv2d(x, w, b, **case.options)
+    got = on_device(device, F.conv2d, x, w, b, **case.options)
     want = torch_conv2d(x, w, b, **case.options)
     if case.integer:
         assert got.shape == want.shape and got.dtype == np.float32
         np.testing.assert_array_equal(got, want)
     else:
         assert_close(got, want, rtol)
+    return got
 
 
 @contextlib.contextmanager

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# tests/cuda without a GPU: pycnn._cuda built for the CPU emulator (-DPYCNN_CUDA_EMULATOR=ON, see
+# The CUDA tests without a GPU: pycnn._cuda built for the CPU emulator (-DPYCNN_CUDA_EMULATOR=ON, see
 # CONTRIBUTING.md), which runs the CUDA kernels' indexing, epilogues and barriers, and the CUDA model plans.
+# It runs every test marked `cuda`: the CUDA run of each device-parametrised test (conftest.py's `device`
+# fixture) and tests/cuda/.
 #
 #   tests/run_emulated.sh                    # about 5 minutes on 2 cores, most of it the build
-#   tests/run_emulated.sh -k pools           # any pytest arguments
+#   tests/run_emulated.sh -k pool            # any pytest arguments
+#   tests/run_emulated.sh tests/ops -q       # paths (relative to the checkout) narrow the run
 #
 # Builds into build/emulated (needs cmake, ninja or make, pybind11; tests/build_package.sh), puts the Python
 # sources beside the extensions in build/emulated/pkg and runs pytest there.
@@ -22,4 +25,9 @@ cd "$pkg"  # not the checkout: its pycnn/ has no emulated extension
   echo "run_emulated.sh: the emulated build reports no device" >&2
   exit 2
 }
-exec "$python" -m pytest -p no:cacheprovider --rootdir "$root" "$root/tests/cuda" "$@"
+paths=() options=()
+for arg in "$@"; do
+  if [[ $arg != -* && -e $root/${arg%%::*} ]]; then paths+=("$root/$arg"); else options+=("$arg"); fi
+done
+((${#paths[@]})) || paths=("$root/tests")
+exec "$python" -m pytest -p no:cacheprovider --rootdir "$root" -m cuda "${options[@]}" "${paths[@]}"

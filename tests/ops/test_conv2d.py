@@ -1,4 +1,5 @@
-"""conv2d against torch.nn.functional.conv2d: every class of stride/padding/dilation/groups, every ISA."""
+"""conv2d against torch.nn.functional.conv2d: every class of stride/padding/dilation/groups, every ISA, every device
+and precision."""
 
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ import pycnn.functional as F
 from conftest import assert_close, count_case
 from reference import (
     CONV_CASES,
+    OP_RTOL,
     ConvCase,
     check_against_torch,
     check_api_contract,
     fuzz_settings,
     isa_cap,
     normal,
+    on_device,
     results_per_isa,
     torch_conv2d,
 )
@@ -36,8 +39,13 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even k
 
 @pytest.mark.parametrize("integer", [False, True], ids=["float", "int"])
 @pytest.mark.parametrize("name", CONV_CASES)
-def test_conv2d_matches_torch(isa: str, name: str, integer: bool) -> None:
-    check_against_torch(replace(CONV_CASES[name], integer=integer))
+def test_conv2d_matches_torch(device: str, isa: str | None, precision: str, name: str, integer: bool) -> None:
+    """Small integers are exact in every precision, and so are their sums of products below 2^24."""
+    case = replace(CONV_CASES[name], integer=integer)
+    got = check_against_torch(case, OP_RTOL[precision], device)
+    if device != "cpu" and precision == "fp32":
+        x, w, b = case.arrays()
+        assert_close(got, F.conv2d(x, w, b, **case.options))  # and the CPU path's answer
 
 
 def padding_total(padding: Any, kernel: int, dilation: int, axis: int) -> int:
@@ -108,15 +116,15 @@ LAYERS = conv_layers()
 GENERIC_LAYERS = list({(layer.net, layer.kernel_h, layer.stride): layer for layer in LAYERS}.values())
 
 
-def check_layer(layer: ConvLayer) -> None:
+def check_layer(layer: ConvLayer, device: str = "cpu", rtol: float = 1e-4) -> None:
     rng = np.random.default_rng(zlib.crc32(layer.name.encode()))
     x = normal(rng, (1, layer.in_channels, layer.in_h, layer.in_w))
     w = normal(rng, (layer.out_channels, layer.in_channels // layer.groups, layer.kernel_h, layer.kernel_w))
     b = normal(rng, (layer.out_channels,))
     options = dict(stride=layer.stride, padding=layer.padding, groups=layer.groups)
-    got = F.conv2d(x, w, b, **options)
+    got = on_device(device, F.conv2d, x, w, b, **options)
     assert got.shape == (1, layer.out_channels, *layer.out_hw)
-    assert_close(got, torch_conv2d(x, w, b, **options))
+    assert_close(got, torch_conv2d(x, w, b, **options), rtol)
 
 
 def test_layer_table_is_complete() -> None:
@@ -124,9 +132,10 @@ def test_layer_table_is_complete() -> None:
     assert {layer.net for layer in LAYERS} == {"alexnet", "vgg16", "googlenet", "resnet50"}
 
 
+@pytest.mark.full_size
 @pytest.mark.parametrize("layer", LAYERS, ids=lambda layer: layer.name)
-def test_real_network_layers(layer: ConvLayer) -> None:
-    check_layer(layer)
+def test_real_network_layers(layer: ConvLayer, device: str, precision: str) -> None:
+    check_layer(layer, device, OP_RTOL[precision])
 
 
 @pytest.mark.parametrize("layer", GENERIC_LAYERS, ids=lambda layer: layer.name)
