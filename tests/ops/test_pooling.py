@@ -1,4 +1,4 @@
-"""max_pool2d, avg_pool2d and adaptive_avg_pool2d against torch.nn.functional."""
+"""max_pool2d, avg_pool2d and adaptive_avg_pool2d against torch.nn.functional, on every device."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import pycnn.functional as F
 
 from conftest import assert_close, count_case
-from reference import check_api_contract, fuzz_settings, normal, small_ints, torch_ref
+from reference import check_api_contract, fuzz_settings, normal, on_device, small_ints, torch_ref
 
 
 def pad_torch(x: np.ndarray, padding: tuple[int, int, int, int], value: float) -> np.ndarray:
@@ -60,8 +60,12 @@ MAX_POOL_CASES = {
     "stride None = kernel": dict(shape=(1, 2, 9, 7), kernel_size=(3, 2)),
     "empty stride tuple = kernel": dict(shape=(1, 2, 9, 7), kernel_size=2, stride=()),
     "padded": dict(shape=(2, 2, 7, 8), kernel_size=3, stride=1, padding=1),
+    "padded, ceil mode (inception 3/1/1)": dict(shape=(1, 4, 7, 7), kernel_size=3, stride=1, padding=1,
+                                                ceil_mode=True),
     "dilated": dict(shape=(1, 3, 11, 10), kernel_size=3, stride=2, padding=1, dilation=2),
+    "dilated, rectangular": dict(shape=(2, 2, 11, 9), kernel_size=(3, 2), stride=(2, 1), padding=1, dilation=(2, 3)),
     "ceil mode, last window inside": dict(shape=(1, 1, 6, 6), kernel_size=3, stride=2, ceil_mode=True),
+    "ceil mode, 3/2 on 9x10": dict(shape=(2, 3, 9, 10), kernel_size=3, stride=2, ceil_mode=True),
     "ceil mode, googlenet 3/2 on 112": dict(shape=(1, 2, 112, 112), kernel_size=3, stride=2, ceil_mode=True),
     "ceil mode, window would start in right padding": dict(shape=(1, 2, 5, 5), kernel_size=2, stride=2,
                                                            padding=1, ceil_mode=True),
@@ -75,9 +79,9 @@ MAX_POOL_CASES = {
 
 
 @pytest.mark.parametrize("name", MAX_POOL_CASES)
-def test_max_pool2d_matches_torch(name: str) -> None:
+def test_max_pool2d_matches_torch(device: str, name: str) -> None:
     x, options = split_case({**MAX_POOL_CASES[name], "seed": 7})
-    got = F.max_pool2d(x, **options)
+    got = on_device(device, F.max_pool2d, x, **options)
     np.testing.assert_array_equal(got, torch_ref(TF.max_pool2d, x, **options))
     assert got.dtype == np.float32 and got.flags.c_contiguous
 
@@ -142,7 +146,7 @@ def test_max_pool2d_many_small_planes_on_every_isa(isa: str, name: str) -> None:
 
 
 @pytest.mark.parametrize("position", ["first", "middle", "last", "everywhere"])
-def test_max_pool2d_propagates_nan(isa: str, position: str) -> None:
+def test_max_pool2d_propagates_nan(device: str, isa: str | None, position: str) -> None:
     x = normal(np.random.default_rng(3), (2, 2, 9, 9))
     x[0, 0, 3, 4] = np.inf
     x[1, 1, 5, 5] = -np.inf
@@ -153,7 +157,7 @@ def test_max_pool2d_propagates_nan(isa: str, position: str) -> None:
         x[where[position]] = np.nan
     for options in (dict(kernel_size=3, stride=2), dict(kernel_size=3, stride=1, padding=1),
                     dict(kernel_size=2, stride=2, dilation=2, ceil_mode=True), dict(kernel_size=3, stride=3)):
-        got, want = F.max_pool2d(x, **options), torch_ref(TF.max_pool2d, x, **options)
+        got, want = on_device(device, F.max_pool2d, x, **options), torch_ref(TF.max_pool2d, x, **options)
         assert np.isnan(want).any()
         np.testing.assert_array_equal(got, want, err_msg=str(options))  # NaN compares equal to NaN here
 
@@ -167,10 +171,10 @@ def test_max_pool2d_all_negative_input_ignores_padding() -> None:
 
 @pytest.mark.parametrize("padding", [(1, 0, 0, 1), (0, 1, 1, 0), (1, 1, 0, 1), (0, 0, 1, 1), (1, 0, 1, 0)])
 @pytest.mark.parametrize("stride", [1, 2])
-def test_max_pool2d_asymmetric_padding(padding: tuple[int, int, int, int], stride: int) -> None:
+def test_max_pool2d_asymmetric_padding(device: str, padding: tuple[int, int, int, int], stride: int) -> None:
     x = normal(np.random.default_rng(6), (2, 3, 7, 8))
     want = torch_ref(TF.max_pool2d, pad_torch(x, padding, -np.inf), 3, stride)
-    np.testing.assert_array_equal(F.max_pool2d(x, 3, stride, padding), want)
+    np.testing.assert_array_equal(on_device(device, F.max_pool2d, x, 3, stride, padding), want)
 
 
 # --- avg_pool2d ---------------------------------------------------------------------------------------------
@@ -189,19 +193,19 @@ def test_avg_pool2d_random_sweep(isa: str, case: dict[str, Any], count_include_p
 @pytest.mark.parametrize("divisor_override", [None, 2, 5])
 @pytest.mark.parametrize("count_include_pad", [True, False])
 @pytest.mark.parametrize("ceil_mode", [False, True])
-def test_avg_pool2d_modes(ceil_mode: bool, count_include_pad: bool, divisor_override: int | None) -> None:
+def test_avg_pool2d_modes(device: str, ceil_mode: bool, count_include_pad: bool, divisor_override: int | None) -> None:
     # Width 6, kernel 3, stride 2, padding 1, ceil mode: the last window runs past the padded edge, where
     # PyTorch stops counting padding.
     x = small_ints(np.random.default_rng(8), (2, 3, 6, 7))
     options = dict(kernel_size=3, stride=2, padding=1, ceil_mode=ceil_mode, count_include_pad=count_include_pad,
                    divisor_override=divisor_override)
-    assert_close(F.avg_pool2d(x, **options), torch_ref(TF.avg_pool2d, x, **options))
+    assert_close(on_device(device, F.avg_pool2d, x, **options), torch_ref(TF.avg_pool2d, x, **options))
 
 
 @pytest.mark.parametrize("padding", [(1, 0, 0, 1), (0, 1, 1, 1), (1, 1, 0, 0), (0, 0, 0, 1)])
 @pytest.mark.parametrize("count_include_pad", [True, False])
 @pytest.mark.parametrize("divisor_override", [None, 4])
-def test_avg_pool2d_asymmetric_padding(padding: tuple[int, int, int, int], count_include_pad: bool,
+def test_avg_pool2d_asymmetric_padding(device: str, padding: tuple[int, int, int, int], count_include_pad: bool,
                                        divisor_override: int | None) -> None:
     # Without ceil mode every window lies inside the padded input, so the reference is unambiguous:
     # the window sum over zero padding, divided by the override, the kernel area (padding counted), or the
@@ -216,15 +220,15 @@ def test_avg_pool2d_asymmetric_padding(padding: tuple[int, int, int, int], count
     else:
         want = sums / torch_ref(TF.avg_pool2d, pad_torch(np.ones_like(x), padding, 0.0), kernel, stride,
                                 divisor_override=1)
-    got = F.avg_pool2d(x, kernel, stride, padding, count_include_pad=count_include_pad,
-                       divisor_override=divisor_override)
+    got = on_device(device, F.avg_pool2d, x, kernel, stride, padding, count_include_pad=count_include_pad,
+                    divisor_override=divisor_override)
     assert_close(got, want)
 
 
-def test_avg_pool2d_unbatched_and_empty_batch() -> None:
+def test_avg_pool2d_unbatched_and_empty_batch(device: str) -> None:
     x = normal(np.random.default_rng(10), (3, 8, 9))
-    assert_close(F.avg_pool2d(x, 2), torch_ref(TF.avg_pool2d, x, 2))
-    assert F.avg_pool2d(np.zeros((0, 3, 8, 9), np.float32), 3, 2, 1).shape == (0, 3, 4, 5)
+    assert_close(on_device(device, F.avg_pool2d, x, 2), torch_ref(TF.avg_pool2d, x, 2))
+    assert on_device(device, F.avg_pool2d, np.zeros((0, 3, 8, 9), np.float32), 3, 2, 1).shape == (0, 3, 4, 5)
 
 
 # --- adaptive_avg_pool2d ------------------------------------------------------------------------------------
@@ -242,15 +246,51 @@ def test_avg_pool2d_unbatched_and_empty_batch() -> None:
     ((6, 6), (None, None)),
     ((6, 7), 6),          # identity along one axis
 ])
-def test_adaptive_avg_pool2d(hw: tuple[int, int], output_size: Any) -> None:
+def test_adaptive_avg_pool2d(device: str, hw: tuple[int, int], output_size: Any) -> None:
     x = normal(np.random.default_rng(11), (2, 3, *hw))
-    assert_close(F.adaptive_avg_pool2d(x, output_size), torch_ref(TF.adaptive_avg_pool2d, x, output_size))
+    assert_close(on_device(device, F.adaptive_avg_pool2d, x, output_size),
+                 torch_ref(TF.adaptive_avg_pool2d, x, output_size))
 
 
-def test_adaptive_avg_pool2d_unbatched_and_empty_batch() -> None:
+def test_adaptive_avg_pool2d_unbatched_and_empty_batch(device: str) -> None:
     x = small_ints(np.random.default_rng(12), (4, 7, 5))
-    assert_close(F.adaptive_avg_pool2d(x, (3, 2)), torch_ref(TF.adaptive_avg_pool2d, x, (3, 2)))
-    assert F.adaptive_avg_pool2d(np.zeros((0, 3, 5, 5), np.float32), 2).shape == (0, 3, 2, 2)
+    assert_close(on_device(device, F.adaptive_avg_pool2d, x, (3, 2)), torch_ref(TF.adaptive_avg_pool2d, x, (3, 2)))
+    assert on_device(device, F.adaptive_avg_pool2d, np.zeros((0, 3, 5, 5), np.float32), 2).shape == (0, 3, 2, 2)
+
+
+# --- Averages on a device: bit for bit the CPU's --------------------------------------------------------------
+
+# Each window's sum in the CPU kernels' order, divided as they divide: a device's average pools agree exactly.
+AVERAGE_POOL_CASES = {
+    "avg include pad": (F.avg_pool2d, TF.avg_pool2d, (2, 3, 9, 8), dict(kernel_size=3, stride=2, padding=1)),
+    "avg exclude pad ceil": (F.avg_pool2d, TF.avg_pool2d, (2, 3, 9, 8),
+                             dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)),
+    "avg divisor": (F.avg_pool2d, TF.avg_pool2d, (1, 2, 6, 7), dict(kernel_size=(2, 3), divisor_override=5)),
+    "adaptive 1x1": (F.adaptive_avg_pool2d, TF.adaptive_avg_pool2d, (2, 5, 7, 7), dict(output_size=1)),
+    "adaptive 3x4 of 7x9": (F.adaptive_avg_pool2d, TF.adaptive_avg_pool2d, (2, 3, 7, 9), dict(output_size=(3, 4))),
+    "adaptive 6x6 of 5x5": (F.adaptive_avg_pool2d, TF.adaptive_avg_pool2d, (1, 2, 5, 5), dict(output_size=6)),
+    "adaptive (None, 2)": (F.adaptive_avg_pool2d, TF.adaptive_avg_pool2d, (1, 2, 5, 6), dict(output_size=(None, 2))),
+}
+
+
+@pytest.mark.parametrize("name", AVERAGE_POOL_CASES)
+def test_average_pools_match_torch_and_the_cpu_bit_for_bit(device: str, name: str) -> None:
+    ours, theirs, shape, options = AVERAGE_POOL_CASES[name]
+    x = normal(np.random.default_rng(1), shape)
+    got = on_device(device, ours, x, **options)
+    assert_close(got, torch_ref(theirs, x, **options))
+    if device != "cpu":
+        np.testing.assert_array_equal(got, ours(x, **options))
+
+
+@pytest.mark.parametrize("padding", [(1, 0, 0, 1), (0, 1, 1, 0)])
+def test_pools_with_asymmetric_padding_match_the_cpu_bit_for_bit(device: str, padding: tuple[int, ...]) -> None:
+    x = normal(np.random.default_rng(2), (2, 3, 7, 8))
+    for fn, theirs, fill in ((F.max_pool2d, TF.max_pool2d, -np.inf), (F.avg_pool2d, TF.avg_pool2d, 0.0)):
+        got = on_device(device, fn, x, 3, 2, padding)
+        assert_close(got, torch_ref(theirs, pad_torch(x, padding, fill), 3, 2))
+        if device != "cpu":
+            np.testing.assert_array_equal(got, fn(x, 3, 2, padding))
 
 
 # --- The API contract ---------------------------------------------------------------------------------------
