@@ -1,13 +1,13 @@
-"""pycnn's CUDA kernels beside torch + cuDNN on the same GPU, in one process: the models and batches of issue 5's
-table and its single 3×3 layer, in fp32, TF32 and bf16.
+"""pycnn's CUDA kernels beside torch + cuDNN on the same GPU, in one process: AlexNet, VGG-16 and GoogLeNet at
+batch 64, ResNet-50 at 1 and 64, and a single 3×3 layer, in fp32, TF32 and bf16.
 
     python benches/cuda_models.py [--repeat 20] [--models alexnet:64,vgg16:64,...] [--json out.json]
 
 Inputs and outputs stay on the device (pycnn takes a DeviceArray viewing torch's input tensor); every call is
 followed by a synchronisation, the runners take turns (pycnn.bench's timer) and medians are reported. torch runs
-with cudnn.benchmark on: fp32 with TF32 off, TF32 on, and bf16 autocast in channels-last (the issue's third
-column). Ratios are pycnn ms / torch ms (below 1: pycnn is faster); the goal is 1.5 at batch 64 in fp32 (pycnn
-fp32 / cuDNN fp32) and on the tensor cores (pycnn tf32 / cuDNN TF32).
+with cudnn.benchmark on: fp32 with TF32 off, TF32 on, and bf16 autocast in channels-last. Ratios are
+pycnn ms / torch ms (below 1: pycnn is faster); the target is at most 1.5 at batch 64 in fp32 (pycnn fp32 / cuDNN
+fp32) and on the tensor cores (pycnn tf32 / cuDNN TF32).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pycnn.bench import alternating_times, medians
 from pycnn.bench.peers import torchvision_model
 
 MODELS = "alexnet:64,vgg16:64,googlenet:64,resnet50:1,resnet50:64"
-# Issue 5's anchor on an H200 (torch 2.11 + cuDNN, median ms): fp32, TF32, bf16 channels-last.
+# Reference figures measured on an H200 (torch 2.11 + cuDNN, median ms): fp32, TF32, bf16 channels-last.
 ANCHOR_MS = {("alexnet", 64): (2.15, 1.15, 0.80), ("vgg16", 64): (40.4, 14.4, 7.6), ("googlenet", 64): (8.7, 5.3, 4.2),
              ("resnet50", 1): (3.07, 3.35, 3.41), ("resnet50", 64): (19.1, 9.4, 4.8)}
 PRECISIONS = ("fp32", "tf32", "bf16")
@@ -91,7 +91,7 @@ def bench_model(name: str, batch: int, repeat: int) -> dict[str, Any]:
 
 
 def bench_single_layer(repeat: int) -> dict[str, Any]:
-    """Issue 5's single layer: N=32, 256→256 channels, 28×28, 3×3, padding 1 (cuDNN: 70 TFLOP/s fp32, 215 TF32)."""
+    """The single layer: N=32, 256→256 channels, 28×28, 3×3, padding 1 (cuDNN: 70 TFLOP/s fp32, 215 TF32)."""
     layer = torch.nn.Conv2d(256, 256, 3, padding=1).cuda().eval()
     ours = pycnn.nn.Sequential(pycnn.nn.Conv2d(256, 256, 3, padding=1))
     ours.load_state_dict({"0.weight": layer.weight, "0.bias": layer.bias})
@@ -118,7 +118,7 @@ def print_table(results: list[dict[str, Any]], layer: dict[str, Any]) -> None:
             line += f" {r['ms']['pycnn ' + p]:11.2f} {r['ms']['torch ' + p]:11.2f} {r['ratio'][p]:6.2f}"
         errors = "/".join(f"{r['max_rel_error'][p]:.1e}" for p in PRECISIONS)
         print(line + f" {errors:>24s}")
-    print("ms: median per call, device-resident input and output; ratio = pycnn / torch (goal: <= 1.5 at batch 64);"
+    print("ms: median per call, device-resident input and output; ratio = pycnn / torch (target: <= 1.5 at batch 64);"
           " torch bf16 = autocast, channels-last")
     cells = ", ".join(f"{k} {v:.1f}" for k, v in layer["tflops"].items())
     print(f"single layer 32x256x28x28, 3x3, 256 out: TFLOP/s {cells}")
