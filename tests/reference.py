@@ -86,6 +86,15 @@ OP_RTOL = {"fp32": 1e-4, "tf32": 3e-3, "bf16": 2e-2}
 MODEL_RTOL = {"fp32": 1e-3, "tf32": 3e-2, "bf16": 1e-1}
 
 
+CUDA_DEVICE = pycnn.cuda.is_available()
+CUDA_EMULATED = CUDA_DEVICE and bool(pycnn.cuda._runtime.require_built().emulated)
+GPU = CUDA_DEVICE and not CUDA_EMULATED and torch.cuda.is_available()
+# For the tests of what only the CUDA path has; an op test takes the `device` fixture instead.
+needs_cuda_device = pytest.mark.skipif(not CUDA_DEVICE, reason="no CUDA device")
+needs_gpu = pytest.mark.skipif(not GPU, reason="no CUDA device" if not CUDA_EMULATED else
+                               "no CUDA GPU (the CPU emulator runs pycnn's kernels, not torch's)")
+
+
 def to_device(device: str, value: Any) -> Any:
     """`value` on `device` if it is a numpy array (a pycnn.cuda.DeviceArray on 'cuda'), else `value` itself."""
     if device == "cpu" or not isinstance(value, np.ndarray):

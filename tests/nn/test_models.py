@@ -1,4 +1,5 @@
-"""Every model against torchvision with identical random weights and non-trivial BatchNorm statistics."""
+"""Every model against torchvision with identical random weights and non-trivial BatchNorm statistics, on every
+device."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pycnn
 import pycnn.models as models
 
 from conftest import assert_close
-from reference import run_python
+from reference import MODEL_RTOL, run_python
 
 torch.set_num_threads(2)
 
@@ -52,8 +53,9 @@ def logits(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
         return model(torch.from_numpy(x)).numpy()
 
 
+@pytest.mark.full_size
 @pytest.mark.parametrize("name", MODELS)
-def test_model_matches_torchvision(name, rng):
+def test_model_matches_torchvision(name, rng, device):
     reference = torchvision_model(name)
     model = pycnn_model(name)
     model.load_state_dict(reference.state_dict())
@@ -62,10 +64,22 @@ def test_model_matches_torchvision(name, rng):
     assert all(ours[k].shape == tuple(theirs[k].shape) for k in ours)
     x = rng.standard_normal((2, 3, 224, 224), dtype=np.float32)
     expected = logits(reference, x)
-    fused = model(x)
+    fused = model.to(device)(x)
     assert_close(fused, expected, rtol=1e-3)
-    with pycnn.nn.eager():
-        assert_close(model(x), expected, rtol=1e-3)
+    if device == "cpu":  # a model on a device runs only through its plan
+        with pycnn.nn.eager():
+            assert_close(model(x), expected, rtol=1e-3)
+
+
+@pytest.mark.full_size
+@pytest.mark.precisions("tf32", "bf16")
+@pytest.mark.parametrize("name", ["alexnet", "vgg16", "googlenet", "resnet50"])
+def test_tensor_core_models_stay_near_fp32_torch(name, device, precision):
+    reference = torchvision_model(name)
+    model = pycnn_model(name)
+    model.load_state_dict(reference.state_dict())
+    x = np.random.default_rng(19).standard_normal((2, 3, 224, 224), dtype=np.float32)
+    assert_close(model.to(device)(x), logits(reference, x), MODEL_RTOL[precision])
 
 
 def test_repr_matches_torchvision():
@@ -100,12 +114,12 @@ def test_whole_zoo_under_pycnn_isa_generic():
     assert all(err <= 1e-3 for err in errors.values()), errors
 
 
-def test_googlenet_transform_input(rng):
+def test_googlenet_transform_input(rng, device):
     reference = torchvision_model("googlenet", transform_input=True)
     model = pycnn_model("googlenet", transform_input=True)
     model.load_state_dict(reference.state_dict())
-    x = rng.standard_normal((2, 3, 224, 224), dtype=np.float32)
-    assert_close(model(x), logits(reference, x), rtol=1e-3)
+    x = rng.standard_normal((2, 3, 64, 64), dtype=np.float32)  # the transform is per pixel: any size shows it
+    assert_close(model.to(device)(x), logits(reference, x), rtol=1e-3)
 
 
 def test_googlenet_weights_with_aux_classifiers_load_and_drop_them(rng):
@@ -166,8 +180,8 @@ def test_plan_fuses_batch_norm_relu_and_residual_add():
     assert fused["conv1"] == ["bn1", "relu"]
 
 
-def test_plan_follows_weight_changes(rng):
-    model = models.resnet18()
+def test_plan_follows_weight_changes(rng, device):
+    model = models.resnet18().to(device)
     x = rng.standard_normal((1, 3, 64, 64), dtype=np.float32)
     before = model(x)
     model.fc.bias = model.fc.bias + 1.0

@@ -16,6 +16,7 @@ import pycnn
 from pycnn import nn
 
 from conftest import assert_close
+from reference import MODEL_RTOL
 
 torch.set_num_threads(2)
 
@@ -159,6 +160,62 @@ def test_googlenet_at_batch_1_matches_torchvision(rng: np.random.Generator) -> N
     assert sum(len(s.inputs) for s in plan.steps if s.name == "cat") == 9  # each block copies branch1's view
     with pycnn.nn.eager():
         assert_close(model(x), logits(reference, x), rtol=1e-3)
+
+
+def branches(lib: Any) -> Any:
+    """Concatenations along channels and along width, a residual addition, and layers no plan fuses."""
+    cat = cat_of(lib)
+
+    class Branches(lib.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = lib.Conv2d(3, 4, 3, padding=1)
+            self.b = lib.Sequential(lib.Conv2d(3, 5, 1), lib.BatchNorm2d(5), lib.ReLU())
+            self.bn = lib.BatchNorm2d(9)
+            self.pool = lib.AvgPool2d(2, ceil_mode=True, count_include_pad=False)
+            self.lrn = lib.LocalResponseNorm(3)
+            self.head = lib.Sequential(lib.Flatten(), lib.Dropout(), lib.Linear(9 * 5 * 6, 10), lib.ReLU(),
+                                       lib.Linear(10, 7), lib.Softmax(dim=1))
+
+        def forward(self, x: Any) -> Any:
+            y = self.bn(cat([self.a(x), self.b(x)], 1))
+            y = self.lrn(self.pool(cat([y, y + y], 3)))
+            return self.head(y)
+
+    return Branches()
+
+
+def inception_siblings(lib: Any) -> Any:
+    """Inception's shape: 1x1 convolutions of one input that a plan at batch 1 runs as one, whose outputs, and a
+    3x3 convolution's, the concatenation takes in place."""
+    cat = cat_of(lib)
+
+    class InceptionSiblings(lib.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = lib.Sequential(lib.Conv2d(3, 4, 1), lib.BatchNorm2d(4), lib.ReLU())
+            self.b = lib.Sequential(lib.Conv2d(3, 6, 1), lib.ReLU())
+            self.c = lib.Conv2d(6, 5, 3, padding=1)
+
+        def forward(self, x: Any) -> Any:
+            return cat([self.a(x), self.c(self.b(x))], 1)
+
+    return InceptionSiblings()
+
+
+@pytest.mark.parametrize(("make", "batch"), [(branches, 2), (branches, 1), (inception_siblings, 1)],
+                         ids=["branches-batch2", "branches-batch1", "inception-siblings-batch1"])
+def test_plans_match_torch_on_every_device(make: Any, batch: int, device: str, precision: str,
+                                          rng: np.random.Generator) -> None:
+    model, reference = pair(make)
+    x = rng.standard_normal((batch, 3, 9, 6), dtype=np.float32)
+    expected = logits(reference, x)
+    on_cpu = model(x)
+    assert_close(on_cpu, expected, 1e-5)
+    got = model.to(device)(x)
+    assert isinstance(got, np.ndarray) and got.dtype == np.float32
+    assert_close(got, on_cpu, MODEL_RTOL[precision])
+    assert_close(model.to("cpu")(x), on_cpu, 1e-6)
 
 
 def test_output_survives_the_steps_after_it(rng: np.random.Generator) -> None:
