@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,6 +15,9 @@ from .. import _zoo
 from ..summary import summary
 from ._figure import new_figure, save_png
 from .imagenet_accuracy import SOURCE, TOP1_PERCENT
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True)
@@ -55,9 +59,18 @@ def complexity_points(models: Iterable[str] | None = None, measure_latency: bool
 _FAMILY_COLOURS = {"alexnet": "tab:red", "vgg": "tab:blue", "googlenet": "tab:green", "resnet": "tab:purple"}
 
 
-def _area(point: ComplexityPoint, largest_params: int) -> float:
+def _area(params: float, largest_params: int) -> float:
     """Bubble area in points², proportional to the parameters."""
-    return 2000 * point.params / largest_params
+    return 2000 * params / largest_params
+
+
+# Parameter counts that the key's reference bubbles show, those up to the largest model's.
+KEY_PARAMS = (10e6, 50e6, 100e6)
+
+
+def key_params(largest_params: int) -> list[float]:
+    """The reference bubbles of the size key: KEY_PARAMS up to `largest_params`, else the largest itself."""
+    return [p for p in KEY_PARAMS if p <= largest_params] or [float(largest_params)]
 
 
 def _crowded_from_above(point: ComplexityPoint, points: Sequence[ComplexityPoint]) -> bool:
@@ -74,6 +87,12 @@ def plot_complexity(points: Sequence[ComplexityPoint], path: str | os.PathLike[s
                     size: tuple[int, int] = (1200, 800), dpi: int = 100) -> Path:
     """Draws top-1 accuracy (y) against G-MACs (x, log scale), bubble area ∝ parameters, each bubble labelled
     with its model and measured latency; writes a PNG of `size` pixels. `note` is added under the source."""
+    return save_png(complexity_figure(points, note=note, size=size, dpi=dpi), path)
+
+
+def complexity_figure(points: Sequence[ComplexityPoint], *, note: str = "", size: tuple[int, int] = (1200, 800),
+                      dpi: int = 100) -> Figure:
+    """The figure plot_complexity writes: the bubbles, a key of the families and a key of bubble sizes."""
     if not points:
         raise ValueError("no models to chart")
     figure = new_figure(size, dpi)
@@ -85,11 +104,11 @@ def plot_complexity(points: Sequence[ComplexityPoint], path: str | os.PathLike[s
         members = [p for p in points if _family(p.model) == family]
         if members:
             axes.scatter([p.gmacs for p in members], [p.top1_percent for p in members],
-                         s=[_area(p, largest) for p in members], color=colour, alpha=0.45,
+                         s=[_area(p.params, largest) for p in members], color=colour, alpha=0.45,
                          edgecolors=colour, label=family)
     for p in points:
         label = p.model if p.latency_ms is None else f"{p.model}, {p.latency_ms:.0f} ms"
-        radius = math.sqrt(_area(p, largest) / math.pi)  # points
+        radius = math.sqrt(_area(p.params, largest) / math.pi)  # points
         below = _crowded_from_above(p, points)
         axes.annotate(label, (p.gmacs, p.top1_percent), xytext=(0, -radius - 2 if below else radius + 2),
                       textcoords="offset points", ha="center", va="top" if below else "bottom", fontsize=8)
@@ -102,8 +121,13 @@ def plot_complexity(points: Sequence[ComplexityPoint], path: str | os.PathLike[s
     axes.set_title("Accuracy vs operations of the classic CNNs (bubble area ∝ parameters)")
     axes.grid(True, which="both", alpha=0.3)
     axes.margins(0.12)
-    legend = axes.legend(loc="lower right", markerscale=0.4, title=f"largest bubble: {largest / 1e6:.0f} M params")
-    legend.get_title().set_fontsize(8)
+    families = axes.legend(loc="lower right", markerscale=0.4, title="family")
+    axes.add_artist(families)
+    sizes = [axes.scatter([], [], s=_area(params, largest), color="gray", alpha=0.35, edgecolors="gray",
+                          label=f"{params / 1e6:.0f} M params") for params in key_params(largest)]
+    key = axes.legend(handles=sizes, loc="upper left", title="bubble area: parameters", labelspacing=2.2,
+                      borderpad=1.5, handlelength=3, handletextpad=1.5, fontsize=8)
+    key.get_title().set_fontsize(8)
     figure.text(0.01, 0.01, f"top-1: {SOURCE}" + (f"\n{note}" if note else ""), fontsize=7, va="bottom")
     figure.tight_layout(rect=(0, 0.04, 1, 1))
-    return save_png(figure, path)
+    return figure

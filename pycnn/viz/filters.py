@@ -34,17 +34,34 @@ def filter_images(weight: Any, channel: int | None = None) -> np.ndarray:
     return signed_images
 
 
-def plot_filters(weight_or_conv_layer: Any, path: str | os.PathLike[str], *, channel: int | None = None,
+def first_convolution(model: Module) -> tuple[str, Module]:
+    """(name, layer) of the first module in `model` with a 4-D weight — a whole network's first convolution
+    ("conv1" in a ResNet, "features.0" in VGG); ValueError when it has none."""
+    for name, module in model.named_modules():
+        weight = getattr(module, "weight", None)
+        if weight is not None and np.ndim(weight) == 4:
+            return name, module
+    raise ValueError(f"{type(model).__name__} has no convolution (no layer with a 4-D weight): pass a Conv2d layer "
+                     "or a weight array (out_channels, in_channels, kH, kW)")
+
+
+def plot_filters(weight_or_layer: Any, path: str | os.PathLike[str], *, channel: int | None = None,
                  columns: int | None = None, title: str | None = None, size: tuple[int, int] = (800, 800),
                  dpi: int = 100) -> Path:
-    """Draws the filters of a convolution — a Conv2d (or any module with a 4-D `weight`) or a weight array
-    (out_channels, in_channels, kH, kW) — as a grid, and writes it to `path` as a PNG of `size` pixels.
+    """Draws the filters of a convolution — a Conv2d, a whole model (its first convolution, named in the title)
+    or a weight array (out_channels, in_channels, kH, kW) — as a grid, and writes it to `path` as a PNG of
+    `size` pixels.
 
     First layers (3 input channels) show in colour: what each filter responds to in the RGB picture (AlexNet's
     96 11×11 filters are the classic sight: edges, stripes, colour blobs). Deeper filters show in red (positive)
     and blue (negative), averaged over the input channels or for input channel `channel`.
     """
-    weight = weight_or_conv_layer.weight if isinstance(weight_or_conv_layer, Module) else weight_or_conv_layer
+    layer_name = ""
+    if isinstance(weight_or_layer, Module):
+        layer_name, layer = first_convolution(weight_or_layer)
+        weight = layer.weight
+    else:
+        weight = weight_or_layer
     images = filter_images(weight, channel)
     figure = new_figure(size, dpi)
     axes = figure.add_subplot()
@@ -56,6 +73,7 @@ def plot_filters(weight_or_conv_layer: Any, path: str | os.PathLike[str], *, cha
         axes.imshow(grid, cmap=colormap("RdBu_r"), vmin=-1, vmax=1, interpolation="nearest")
     shape = "x".join(str(d) for d in np.shape(weight))
     which = "RGB" if images.ndim == 4 else ("mean over input channels" if channel is None else f"input {channel}")
-    axes.set_title(title or f"{len(images)} filters ({shape}), {which}")
+    where = f"{layer_name}: " if layer_name else ""
+    axes.set_title(title or f"{where}{len(images)} filters ({shape}), {which}")
     figure.tight_layout()
     return save_png(figure, path)
