@@ -39,31 +39,39 @@ def cpu_has(isa: str) -> bool:
 
 
 def runs_of(fixturenames: Sequence[str], precisions: Sequence[str] | None) -> list[Any]:
-    """The (device, isa, precision) runs of a test, as pytest params, for the fixtures among these three it takes."""
+    """The (device, isa, precision) runs of a test, as pytest params, for the fixtures among these three it takes;
+    `precisions`, when given, limits the runs to those precisions."""
     takes = {name: name in fixturenames for name in ("device", "isa", "precision")}
     if takes["precision"] and not takes["device"]:
         raise pytest.UsageError("a test that takes `precision` takes `device` too")
     runs = []
     for device in DEVICE_PRECISIONS if takes["device"] else ("cpu",):
-        isas = ISAS if takes["isa"] and device == "cpu" else (None,)
-        chosen = DEVICE_PRECISIONS[device] if takes["precision"] else ("fp32",)
-        for isa in isas:
-            for precision in [p for p in chosen if precisions is None or p in precisions]:
+        for isa in ISAS if takes["isa"] and device == "cpu" else (None,):
+            for precision in DEVICE_PRECISIONS[device] if takes["precision"] else ("fp32",):
+                if precisions is not None and precision not in precisions:
+                    continue
                 values = {"device": device, "isa": isa, "precision": precision}
-                label = [device if takes["device"] else None, isa, precision if device != "cpu" and takes["precision"]
-                         else None]
+                shown = (device if takes["device"] else None, isa,
+                         precision if takes["precision"] and device != "cpu" else None)
                 runs.append(pytest.param(*(values[name] for name, taken in takes.items() if taken),
-                                         id="-".join(filter(None, label)),
+                                         id="-".join(filter(None, shown)),
                                          marks=[pytest.mark.cuda] if device == "cuda" else []))
     return runs
 
 
+def directly_parametrized(metafunc: pytest.Metafunc) -> set[str]:
+    """The argument names the test's own parametrize marks give values to."""
+    names: set[str] = set()
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        argnames = mark.args[0]
+        names.update(name.strip() for name in (argnames.split(",") if isinstance(argnames, str) else argnames))
+    return names
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    direct = {name for mark in metafunc.definition.iter_markers("parametrize")
-              for name in ([n.strip() for n in mark.args[0].split(",")] if isinstance(mark.args[0], str)
-                           else mark.args[0])}
+    """Parametrises device, isa and precision together (a test's own parametrize of one of them wins)."""
     names = [name for name in ("device", "isa", "precision") if name in metafunc.fixturenames]
-    if names and not direct & set(names):
+    if names and not directly_parametrized(metafunc) & set(names):
         marker = metafunc.definition.get_closest_marker("precisions")
         metafunc.parametrize(names, runs_of(metafunc.fixturenames, marker.args if marker else None), indirect=True)
 

@@ -25,7 +25,7 @@ import pycnn
 import pycnn.functional as F
 from pycnn import _core
 
-from conftest import ISAS, assert_close, cpu_has
+from conftest import ISAS, assert_close, cpu_has, cuda_emulated
 
 torch.set_num_threads(2)
 
@@ -87,7 +87,7 @@ MODEL_RTOL = {"fp32": 1e-3, "tf32": 3e-2, "bf16": 1e-1}
 
 
 CUDA_DEVICE = pycnn.cuda.is_available()
-CUDA_EMULATED = CUDA_DEVICE and bool(pycnn.cuda._runtime.require_built().emulated)
+CUDA_EMULATED = CUDA_DEVICE and cuda_emulated()
 GPU = CUDA_DEVICE and not CUDA_EMULATED and torch.cuda.is_available()
 # For the tests of what only the CUDA path has; an op test takes the `device` fixture instead.
 needs_cuda_device = pytest.mark.skipif(not CUDA_DEVICE, reason="no CUDA device")
