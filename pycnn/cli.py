@@ -16,7 +16,7 @@ DESCRIPTION = """\
 pycnn: a convolution engine for Python (hand-written SIMD C++ kernels behind a numpy API).
 
 commands:
-  bench      time the classic CNNs in pycnn beside PyTorch and ONNX Runtime (the default command)
+  bench      time the classic CNNs in pycnn beside PyTorch, ONNX Runtime and OpenVINO (the default command)
   summary    a model's layers: output shapes, parameters, multiply-accumulates
   plot       charts (complexity: ImageNet accuracy vs operations, with pycnn's latency here)
 
@@ -121,7 +121,7 @@ def _peer_list(text: str) -> list[str]:
 def _add_bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from . import get_num_threads
 
-    bench = commands.add_parser("bench", help="time the classic CNNs beside PyTorch and ONNX Runtime",
+    bench = commands.add_parser("bench", help="time the classic CNNs beside PyTorch, ONNX Runtime and OpenVINO",
                                 description=BENCH_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     bench.add_argument("--models", type=_model_list, default=list(_zoo.DEFAULT_BENCH_MODELS), metavar="LIST",
                        help=f"comma-separated models (default: {','.join(_zoo.DEFAULT_BENCH_MODELS)}; "

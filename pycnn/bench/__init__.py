@@ -1,5 +1,6 @@
 """pycnn's benchmark: the classic models in pycnn beside PyTorch, ONNX Runtime and OpenVINO (when importable),
-same weights, timed in alternation in one process. ``pycnn bench`` is its command line."""
+same weights, all in float32, timed in alternation in one process or (isolated.py) each runtime in processes of
+its own. ``pycnn bench`` is its command line."""
 
 from .peers import available_peers
 from .report import format_table, to_json
