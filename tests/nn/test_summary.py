@@ -7,6 +7,8 @@ import torchvision.models as tvm
 
 import pycnn
 import pycnn.models as models
+from pycnn.viz.complexity import complexity_points
+from pycnn.viz.imagenet_accuracy import TOP1_PERCENT
 
 WEIGHTS = {"alexnet": "AlexNet", "vgg11": "VGG11", "vgg11_bn": "VGG11_BN", "vgg13": "VGG13", "vgg13_bn": "VGG13_BN",
            "vgg16": "VGG16", "vgg16_bn": "VGG16_BN", "vgg19": "VGG19", "vgg19_bn": "VGG19_BN",
@@ -14,14 +16,35 @@ WEIGHTS = {"alexnet": "AlexNet", "vgg11": "VGG11", "vgg11_bn": "VGG11_BN", "vgg1
            "resnet101": "ResNet101", "resnet152": "ResNet152"}
 
 
+def documented(name: str) -> dict:
+    return getattr(tvm, f"{WEIGHTS[name]}_Weights").IMAGENET1K_V1.meta
+
+
 @pytest.mark.parametrize("name", WEIGHTS)
 def test_totals_match_torchvision_documentation(name):
     kwargs = {"aux_logits": False, "init_weights": False} if name == "googlenet" else {}
-    meta = getattr(tvm, f"{WEIGHTS[name]}_Weights").IMAGENET1K_V1.meta
+    meta = documented(name)
     s = pycnn.summary(getattr(models, name)(**kwargs), (1, 3, 224, 224))
     assert s.params == meta["num_params"]
     # torchvision's "GFLOPS" counts multiply-adds, rounded to 3 decimals.
-    assert s.macs / 1e9 == pytest.approx(meta["_ops"], rel=0.01)
+    assert round(s.macs / 1e9, 3) == meta["_ops"]
+    text = str(s)
+    assert f"total parameters: {meta['num_params']:,} (" in text
+    assert f" ({meta['_ops']:.3f} G)" in text
+
+
+def test_the_complexity_chart_uses_torchvision_documented_numbers():
+    assert TOP1_PERCENT.keys() == WEIGHTS.keys()
+    for name, top1 in TOP1_PERCENT.items():
+        assert top1 == documented(name)["_metrics"]["ImageNet-1K"]["acc@1"], name
+    # One VGG stands for its family (each takes seconds to build); the totals above cover every model.
+    charted = ["alexnet", "vgg11", "googlenet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+    points = complexity_points(charted, measure_latency=False)
+    assert [p.model for p in points] == charted
+    for p in points:
+        meta = documented(p.model)
+        assert (p.params, round(p.gmacs, 3), p.top1_percent, p.latency_ms) == (
+            meta["num_params"], meta["_ops"], meta["_metrics"]["ImageNet-1K"]["acc@1"], None), p.model
 
 
 def test_rows_and_table():
