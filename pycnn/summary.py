@@ -50,7 +50,7 @@ class Summary:
         for r in reversed(self.rows):
             if r.name == name:
                 return r
-        close = difflib.get_close_matches(name, [r.name for r in self.rows], n=3)
+        close = difflib.get_close_matches(name, list(dict.fromkeys(r.name for r in self.rows)), n=3)
         raise KeyError(f"no layer named {name!r} in the summary of {self.model}"
                        + (f"; close: {', '.join(close)}" if close else ""))
 

@@ -253,3 +253,30 @@ def test_the_field_is_what_the_output_depends_on(axis: int) -> None:
     assert interior == 1 and len(extents) == 3  # the middle output's field lies inside the image
     summary_row = pycnn.summary(model, (1, 1, size, size)).rows[-1]
     assert summary_row.receptive_field == field.size and summary_row.jump == field.jump
+
+
+# --- layers without a window --------------------------------------------------------------------------------------
+
+class EveryOtherRow(nn.Layer):
+    """A layer that resizes without a window the summary knows: its field is unknown."""
+
+    def output_shape(self, input_shape):
+        n, c, h, w = input_shape
+        return (n, c, (h + 1) // 2, w)
+
+
+def test_layers_that_mix_an_axis_see_all_of_it_and_unknown_resizing_is_unknown() -> None:
+    s = pycnn.summary(nn.Sequential(nn.Conv2d(1, 2, 3), nn.Softmax(dim=3), nn.Linear(5, 4), EveryOtherRow(),
+                                    nn.ReLU()), (1, 1, 9, 7))
+    # conv 3×3 on 9×7: 3, jump 1, outputs 7×5. Softmax over W: all 5 columns, 3 + 4·1 = 7 wide, jump 0 along W.
+    # Linear over W mixes the same columns again: unchanged. Then a resize without a window: unknown onwards.
+    assert [(r.receptive_field, r.jump) for r in s.rows] == [
+        ((3, 3), (1, 1)), ((3, 7), (1, 0)), ((3, 7), (1, 0)), (None, None), (None, None)]
+
+
+def test_a_row_is_found_by_name() -> None:
+    s = pycnn.summary(models.resnet18(), (1, 3, 224, 224))
+    assert s.row("layer1.0.relu").output_shape == (1, 64, 56, 56)
+    assert s.row("layer1.0.relu") is [r for r in s.rows if r.name == "layer1.0.relu"][-1]
+    with pytest.raises(KeyError, match=r"no layer named 'layer1.0.conv' .*close: .*layer1.0.conv1"):
+        s.row("layer1.0.conv")
