@@ -23,6 +23,7 @@ ISAS = ("generic", "avx2", "avx512")
 DEVICE_PRECISIONS = {"cpu": ("fp32",), "cuda": ("fp32", "tf32", "bf16")}
 
 MARKERS = (
+    "smoke: the quick subset of every tier (`pytest -m smoke`, under a minute)",
     "cuda: runs on the CUDA device (tests/run_emulated.sh selects these)",
     "full_size: full-size layers or models, too slow for the CUDA emulator (its CUDA runs skip there)",
     "precisions(*names): the precisions a device-parametrised test runs in (default: every one the device has)",

@@ -19,6 +19,8 @@ from pycnn import _core
 
 from reference import AVAILABLE_ISAS, normal, small_ints
 
+pytestmark = pytest.mark.smoke  # in `pytest -m smoke`, the quick subset of every tier
+
 GUARD = 67  # floats of NaN before and after the output
 
 

@@ -11,6 +11,8 @@ from pycnn import nn
 
 from conftest import assert_close
 
+pytestmark = pytest.mark.smoke  # in `pytest -m smoke`, the quick subset of every tier
+
 
 def small_net() -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),

@@ -18,6 +18,8 @@ from pycnn import nn
 from conftest import assert_close
 from reference import MODEL_RTOL
 
+pytestmark = pytest.mark.smoke  # in `pytest -m smoke`, the quick subset of every tier
+
 torch.set_num_threads(2)
 
 

@@ -20,6 +20,8 @@ from reference import (
     torch_ref,
 )
 
+pytestmark = pytest.mark.smoke  # in `pytest -m smoke`, the quick subset of every tier
+
 # --- relu -------------------------------------------------------------------------------------------------
 
 

@@ -16,6 +16,8 @@ import pycnn.functional as F
 from conftest import assert_close
 from reference import normal
 
+pytestmark = pytest.mark.smoke  # in `pytest -m smoke`, the quick subset of every tier
+
 
 def test_a_torch_tensor_in_gives_a_torch_tensor_out_sharing_memory_with_no_copy_of_the_input() -> None:
     x = torch.from_numpy(normal(np.random.default_rng(1), (2, 3, 8, 8)))

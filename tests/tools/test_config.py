@@ -14,6 +14,8 @@ from pycnn import _core
 
 from reference import run_python
 
+pytestmark = pytest.mark.smoke  # in `pytest -m smoke`, the quick subset of every tier
+
 
 def test_config_reports_this_build_and_machine() -> None:
     c = pycnn.config()

@@ -1,9 +1,9 @@
-"""Copies the pure-Python packages tests/cuda needs beyond torch and numpy (pytest, hypothesis and theirs)
+"""Copies the pure-Python packages the CUDA tests need beyond torch and numpy (pytest, hypothesis and theirs)
 from this environment into a folder, for a GPU machine that has no network and may lack them.
 
-    python3 benches/gpu_test_deps.py build/gpu-deps     # here; then carry build/gpu-deps to the GPU machine
+    python3 .ci/gpu_test_deps.py build/gpu-deps     # here; then carry build/gpu-deps to the GPU machine
 
-benches/cuda_device_check.sh puts that folder on PYTHONPATH only when pytest or hypothesis are not importable
+`.ci/gpu-check.sh` puts that folder on PYTHONPATH only when pytest or hypothesis are not importable
 there. Packages with compiled parts are never copied: they would not match the other machine's Python.
 """
 

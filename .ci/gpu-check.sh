@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The CUDA path checked on a GPU machine in one call (under 10 minutes): build and install pycnn with its CUDA
-# kernels, run tests/cuda against the installed package, then benches/cuda_models.py (models beside
-# torch + cuDNN) and benches/cuda_layers.py (every conv layer). No network needed. Logs and JSON go to $OUT
+# The CUDA path checked on any machine with an NVIDIA GPU, a CUDA toolkit and torch, in one call (under 10
+# minutes): build and install pycnn with its CUDA kernels, run every CUDA test (`-m cuda` over tests/: the
+# device-parametrised op, layer and model tests and tests/cuda) against the installed package, then
+# benches/cuda_models.py (models beside torch + cuDNN) and benches/cuda_layers.py (every conv layer). No network
+# needed. Logs and JSON go to $OUT
 # (default ./cuda-check-out); $OUT/summary.txt has each stage's exit status and the result lines.
 #
-#   bash benches/cuda_device_check.sh                 # on the GPU machine, from anywhere
-#   python3 benches/gpu_test_deps.py build/gpu-deps   # beforehand, on a machine with pytest and hypothesis:
+#   bash .ci/gpu-check.sh                          # on the GPU machine, from anywhere
+#   python3 .ci/gpu_test_deps.py build/gpu-deps    # beforehand, on a machine with pytest and hypothesis:
 #                                                     # carry build/gpu-deps if the GPU machine may lack them
 # Stage time limits in seconds (environment): BUILD_S=180, TESTS_S=150, MODELS_S=150, LAYERS_S=80; a stage that
 # runs out is stopped and the next one starts, so the whole script stays within one 600 s device command.
@@ -63,11 +65,11 @@ ELSEWHERE=$(mktemp -d)  # neither the checkout (its pycnn/ has no compiled modul
 (cd "$ELSEWHERE" && python3 -c "import pycnn; pycnn.show_config()") >> "$SUMMARY" 2>&1
 
 # 2. Tests, against the installed package.
-(cd "$ELSEWHERE" && stage tests "${TESTS_S:-150}" python3 -m pytest "$REPO/tests/cuda" -c "$REPO/pyproject.toml" \
+(cd "$ELSEWHERE" && stage tests "${TESTS_S:-150}" python3 -m pytest "$REPO/tests" -m cuda -c "$REPO/pyproject.toml" \
   --rootdir "$REPO" -q -rs -p no:cacheprovider --durations=15 --junitxml="$OUT/test_cuda.xml")
 tail -25 "$OUT/tests.log" >> "$SUMMARY"
 
-# 3. Benchmarks: the models and single layer, then every conv layer at batch 64.
+# 3. Benchmarks: the models at batch 1 and 64 in each precision, then every conv layer at batch 64.
 stage models "${MODELS_S:-150}" python3 benches/cuda_models.py --repeat 10 --json "$OUT/cuda_models.json"
 tail -12 "$OUT/models.log" >> "$SUMMARY"
 stage layers "${LAYERS_S:-80}" python3 benches/cuda_layers.py --batch 64 --repeat 5
