@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import backends
 from . import trace
+from .state_hints import state_dict_hint
 
 _weights_version = 0  # bumped by every change of any parameter, buffer or child anywhere
 
@@ -185,6 +186,10 @@ class Module:
                         owners[f"{path}.{name}" if path else name] = (module, name, value)
         missing = [k for k in owners if k not in state_dict]
         unexpected = [k for k in state_dict if k not in owners]
+        if strict and missing:  # a wrapped or nested checkpoint: one line saying how to unwrap it
+            hint = state_dict_hint(list(owners), state_dict, "state_dict")
+            if hint is not None:
+                raise StateDictError(f"Error(s) in loading state_dict for {type(self).__name__}: {hint}")
         arrays, mismatched = {}, []
         for key, (_, _, current) in owners.items():
             if key in state_dict:
