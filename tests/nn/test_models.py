@@ -90,7 +90,7 @@ def test_repr_matches_torchvision():
 
 GENERIC_ZOO = """
 import sys
-sys.path.insert(0, sys.argv[1])
+sys.path[:0] = sys.argv[1:]  # this test's folder and the shared helpers' (tests/)
 import numpy as np, pycnn
 from test_models import MODELS, TorchOriginalAlexNet, logits, pycnn_model, torchvision_model
 assert pycnn.isa() == "generic", pycnn.isa()
@@ -107,7 +107,8 @@ for name in [*MODELS, "alexnet_original"]:
 
 def test_whole_zoo_under_pycnn_isa_generic():
     # The portable kernels through every model, in a fresh interpreter where PYCNN_ISA caps the dispatch.
-    result = run_python(GENERIC_ZOO, str(Path(__file__).resolve().parents[1]), timeout=900, PYCNN_ISA="generic")
+    here = Path(__file__).resolve()
+    result = run_python(GENERIC_ZOO, str(here.parent), str(here.parents[1]), timeout=900, PYCNN_ISA="generic")
     assert result.returncode == 0, result.stderr[-3000:]
     errors = {name: float(err) for name, err in (line.split() for line in result.stdout.splitlines())}
     assert list(errors) == [*MODELS, "alexnet_original"]
