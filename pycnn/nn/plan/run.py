@@ -107,12 +107,15 @@ def profile(module: Module, x: Any, repeat: int = 10) -> list[StepProfile]:
             for s, t in zip(plan.steps, medians, strict=True) if not s.is_view]
 
 
-def check_image_shape(module: Module, shape: tuple[int, ...]) -> None:
-    """Raises ValueError, saying what to pass, unless `shape` is (N, C, H, W) or (C, H, W) with the channels of
-    the module's first convolution."""
-    name = type(module).__name__
+def image_channels(module: Module) -> int | None:
+    """The input channels of the module's first convolution, if it has one."""
     conv = next((m for m in module.modules() if isinstance(m, Conv2d)), None)
-    channels = None if conv is None else conv.in_channels
+    return None if conv is None else conv.in_channels
+
+
+def check_image_shape(name: str, shape: tuple[int, ...], channels: int | None) -> None:
+    """Raises ValueError, saying what to pass, unless `shape` is (N, C, H, W) or (C, H, W) with `channels`
+    channels (any, for None)."""
     expected = f"(N, {channels or 'C'}, H, W) images, or one ({channels or 'C'}, H, W) image"
     if len(shape) not in (3, 4):
         raise ValueError(f"{name} takes {expected}; got an input of shape {shape}")
@@ -136,6 +139,8 @@ class PlanCache:
         self.version = -1
         self.untraceable = False
         self._lock = threading.Lock()
+        self._channels: int | None = None
+        self._channels_version = -1
 
     def plan(self, input_shape: tuple[int, ...], backend: Backend | None = None) -> Plan:
         """The plan for inputs of `input_shape` on `backend` (default: a new one for the module's device)."""
@@ -150,13 +155,19 @@ class PlanCache:
                 self.plans[key] = Plan(self.module, input_shape, self.packed, backend)
             return self.plans[key]
 
+    def _image_channels(self) -> int | None:
+        """image_channels of the module, found again only when a weight or child changes."""
+        if self._channels_version != weights_version():
+            self._channels, self._channels_version = image_channels(self.module), weights_version()
+        return self._channels
+
     def run(self, value: Any) -> Any:
         """module(value) through its plan on the module's device: the output as the kind of array value is."""
         name = type(self.module).__name__
         backend = backends.get(self.module._device)
         x = backend.model_input(value, name)
         if self.module.takes_images:
-            check_image_shape(self.module, x.shape)
+            check_image_shape(name, x.shape, self._image_channels())
             if x.ndim == 3:  # one image: a batch of one, and the batch axis dropped from the result
                 out = self.run(x.reshape((1, *x.shape)))
                 return backend.model_output(out.reshape(tuple(out.shape[1:])), value)
