@@ -10,6 +10,7 @@ The default run draws a few dozen seeded cases per test; tests/run_fuzz.sh draws
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -252,7 +253,20 @@ def test_relu_fuzz(shape: tuple[int, ...], seed: int) -> None:
     np.testing.assert_array_equal(F.relu(x), torch_ref(TF.relu, x))
 
 
-# --- what torch rejects is rejected, with a clear error ---------------------------------------------------------
+# --- pycnn accepts what torch accepts, and rejects what it rejects ----------------------------------------------
+#
+# Most draws are valid arguments (batch >= 1, a window that fits the padded input) whose outputs are compared with
+# torch's number for number; about one in five carries one flaw that torch rejects, and pycnn must reject it too.
+# Pool draws leave out any of the optional arguments, and a quarter of them pass the kernel size alone, so the
+# defaults (stride None, padding 0, ceil_mode False, count_include_pad True, ...) are compared as well. Each test
+# tallies its draws and fails if too few compared numbers: a strategy that drifts into arguments both sides
+# reject, or into empty outputs, would otherwise pass while checking nothing.
+
+COMPARED_AT_LEAST = 0.6  # of the draws: both accepted, the output non-empty, the numbers compared
+REJECTED_AT_LEAST = 0.05  # of the draws: both rejected
+DEFAULTS_AT_LEAST = 0.05  # of the pool draws: the kernel size alone, compared
+FLAWED_ONE_IN = 5
+
 
 def torch_or_error(call: Any) -> np.ndarray | Exception:
     try:
@@ -261,53 +275,203 @@ def torch_or_error(call: Any) -> np.ndarray | Exception:
         return e
 
 
-def check_same_verdict(want: np.ndarray | Exception, call: Any, exact: bool) -> None:
-    """torch's error → pycnn raises ValueError or TypeError; torch's answer → pycnn's is the same."""
+def check_same_verdict(want: np.ndarray | Exception, call: Any, exact: bool) -> str:
+    """torch's error -> pycnn raises ValueError or TypeError; torch's answer -> pycnn's is the same. Returns the
+    verdict: "rejected", "empty" (both accepted an output with no elements) or "compared"."""
     if isinstance(want, Exception):
         with pytest.raises((ValueError, TypeError)):
             call()
-    elif exact:
-        np.testing.assert_array_equal(call(), want)
+        return "rejected"
+    got = call()
+    if exact:
+        assert got.shape == want.shape and got.dtype == np.float32, (got.shape, got.dtype, want.shape)
+        np.testing.assert_array_equal(got, want)
     else:
-        assert_close(call(), want)
+        assert_close(got, want)
+    return "compared" if want.size else "empty"
+
+
+def check_torch_verdict(flaw: str | None, want: np.ndarray | Exception, arguments: Any) -> None:
+    """The strategy's own check: torch accepts the valid draws and rejects the flawed ones."""
+    if flaw is None:
+        assert not isinstance(want, Exception), f"torch rejected a valid draw {arguments}: {want}"
+    else:
+        assert isinstance(want, Exception), f"torch accepted a draw with {flaw!r}: {arguments}"
+
+
+def assert_numbers_compared(tally: Counter[str], defaults: bool = False) -> None:
+    draws = tally["rejected"] + tally["empty"] + tally["compared"]
+    assert draws >= 20, f"only {draws} draws ran: {dict(tally)}"
+    assert tally["compared"] >= COMPARED_AT_LEAST * draws, f"too few draws compared numbers: {dict(tally)}"
+    assert tally["rejected"] >= REJECTED_AT_LEAST * draws, f"too few draws checked a rejection: {dict(tally)}"
+    if defaults:
+        assert tally["defaults compared"] >= DEFAULTS_AT_LEAST * draws, f"too few default-argument draws: {dict(tally)}"
+
+
+def pair_argument(draw: st.DrawFn, values: list[int]) -> int | tuple[int, int]:
+    """(h, w), or one int where both are equal and a coin says so."""
+    h, w = values
+    return h if h == w and draw(st.booleans()) else (h, w)
+
+
+def drawn_flaw(draw: st.DrawFn, flaws: tuple[str, ...]) -> str | None:
+    return draw(st.sampled_from(flaws)) if draw(st.integers(1, FLAWED_ONE_IN)) == 1 else None
+
+
+CONV_FLAWS = ("window past the padded input", "weight channels", "groups do not divide the weight", "stride 0",
+              "dilation 0", "negative padding", "bias length", "input 5-D")
+
+
+@st.composite
+def conv2d_arguments(draw: st.DrawFn) -> tuple[str | None, list[int], list[int], int | None, dict[str, Any]]:
+    """(flaw or None, input shape, weight shape, bias length or None, options)."""
+    flaw = drawn_flaw(draw, CONV_FLAWS)
+    groups = draw(st.integers(2 if flaw == "groups do not divide the weight" else 1, 3))
+    per_group_in, per_group_out = draw(small), draw(small)
+    kernel, dilation = [draw(small), draw(small)], [draw(st.integers(1, 3)), draw(st.integers(1, 3))]
+    padding = [draw(st.integers(0, 2)), draw(st.integers(0, 2))]
+    stride = [draw(st.integers(1, 3)), draw(st.integers(1, 3))]
+    least = [max(1, span(k, d) - 2 * p) for k, d, p in zip(kernel, dilation, padding, strict=True)]
+    x_shape = [draw(st.integers(1, 3)), groups * per_group_in, *(draw(st.integers(n, n + 5)) for n in least)]
+    w_shape = [groups * per_group_out, per_group_in, *kernel]
+    bias = w_shape[0] if draw(st.booleans()) else None
+    where = draw(st.integers(0, 1))
+    if flaw == "window past the padded input":
+        x_shape[2 + where] = draw(st.integers(1, 3))
+        w_shape[2 + where] = x_shape[2 + where] + 2 * padding[where] + draw(st.integers(1, 2))
+        dilation[where] = 1
+    elif flaw == "weight channels":
+        w_shape[1] += draw(st.integers(1, 2))
+    elif flaw == "groups do not divide the weight":
+        w_shape[0] += 1
+    elif flaw == "stride 0":
+        stride[where] = 0
+    elif flaw == "dilation 0":
+        dilation[where] = 0
+    elif flaw == "negative padding":
+        padding[where] = -1
+    elif flaw == "bias length":
+        bias = w_shape[0] + draw(st.sampled_from([-1, 1]))
+    elif flaw == "input 5-D":
+        x_shape.insert(1, 1)
+    options = dict(stride=pair_argument(draw, stride), padding=pair_argument(draw, padding),
+                   dilation=pair_argument(draw, dilation), groups=groups)
+    return flaw, x_shape, w_shape, bias, options
 
 
 @fuzz_settings(80)
-@given(batch=st.integers(0, 2), in_channels=small, hw=st.tuples(st.integers(1, 6), st.integers(1, 6)),
-       weight_shape=st.tuples(small, small, st.integers(1, 6), st.integers(1, 6)), groups=small,
-       stride=st.tuples(small, small), padding=st.tuples(*[st.integers(0, 3)] * 2),
-       dilation=st.tuples(st.integers(1, 3), st.integers(1, 3)), seed=seeds)
-def test_conv2d_accepts_what_torch_accepts(batch: int, in_channels: int, hw: tuple[int, int],
-                                           weight_shape: tuple[int, int, int, int], groups: int,
-                                           stride: tuple[int, int], padding: tuple[int, int],
-                                           dilation: tuple[int, int], seed: int) -> None:
+@given(arguments=conv2d_arguments(), seed=seeds)
+def conv2d_verdicts(arguments: tuple[str | None, list[int], list[int], int | None, dict[str, Any]], seed: int,
+                    tally: Counter[str]) -> None:
     count_case("conv2d arguments")
+    flaw, x_shape, w_shape, bias, options = arguments
     rng = np.random.default_rng(seed)
-    x, w = normal(rng, (batch, in_channels, *hw)), normal(rng, weight_shape)
-    options = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    want = torch_or_error(lambda: torch_conv2d(x, w, None, **options))
-    check_same_verdict(want, lambda: F.conv2d(x, w, None, **options), exact=False)
+    x, w = normal(rng, x_shape), normal(rng, w_shape)
+    b = None if bias is None else normal(rng, (bias,))
+    want = torch_or_error(lambda: torch_conv2d(x, w, b, **options))
+    check_torch_verdict(flaw, want, arguments)
+    tally[check_same_verdict(want, lambda: F.conv2d(x, w, b, **options), exact=False)] += 1
 
 
-@fuzz_settings(80)
-@given(shape=st.tuples(st.integers(0, 2), small, st.integers(1, 6), st.integers(1, 6)),
-       kernel=st.tuples(small, small), stride=st.tuples(small, small), padding=st.tuples(*[st.integers(0, 3)] * 2),
-       dilation=st.tuples(st.integers(1, 3), st.integers(1, 3)), ceil_mode=st.booleans(), average=st.booleans(),
-       seed=seeds)
-def test_pools_accept_what_torch_accepts(shape: tuple[int, int, int, int], kernel: tuple[int, int],
-                                         stride: tuple[int, int], padding: tuple[int, int],
-                                         dilation: tuple[int, int], ceil_mode: bool, average: bool,
-                                         seed: int) -> None:
+@pytest.mark.fuzz
+def test_conv2d_accepts_what_torch_accepts() -> None:
+    tally: Counter[str] = Counter()
+    conv2d_verdicts(tally=tally)
+    assert_numbers_compared(tally)
+
+
+POOL_FLAWS = ("window past the padded input", "padding over half the kernel", "negative padding", "stride 0",
+              "kernel 0", "input 5-D")
+
+
+@st.composite
+def pool_arguments(draw: st.DrawFn, average: bool) -> tuple[str | None, list[int], dict[str, Any]]:
+    """(flaw or None, input shape, options); the options leave out arguments at random, all of them (the kernel
+    size alone) in a quarter of the draws."""
+    flaw = drawn_flaw(draw, POOL_FLAWS + (("divisor_override 0",) if average else ("dilation 0",)))
+    kernel = [draw(small), draw(small)]
+    stride = [draw(st.integers(1, 3)), draw(st.integers(1, 3))]
+    padding = [draw(st.integers(0, k // 2)) for k in kernel]
+    dilation = [1, 1] if average else [draw(st.integers(1, 2)), draw(st.integers(1, 2))]
+    optional = ("stride", "padding", "ceil_mode") + (("count_include_pad", "divisor_override") if average
+                                                     else ("dilation",))
+    kernel_only = draw(st.integers(1, 4)) == 1
+    given = {name for name in optional if not kernel_only and draw(st.booleans())}
+    if "padding" not in given:
+        padding = [0, 0]
+    if "dilation" not in given:
+        dilation = [1, 1]
+    least = [max(1, span(k, d) - 2 * p) for k, d, p in zip(kernel, dilation, padding, strict=True)]
+    shape = [draw(st.integers(1, 2)), draw(small), *(draw(st.integers(n, n + 5)) for n in least)]
+    where = draw(st.integers(0, 1))
+    if flaw == "window past the padded input":
+        shape[2 + where] = draw(st.integers(1, 3))
+        kernel[where] = shape[2 + where] + 2 * padding[where] + draw(st.integers(1, 2))
+        given.discard("ceil_mode")  # with ceil_mode, a window that starts inside the input may overhang it
+    elif flaw == "padding over half the kernel":
+        padding[where] = kernel[where] // 2 + draw(st.integers(1, 2))
+        given.add("padding")
+    elif flaw == "negative padding":
+        padding[where] = -1
+        given.add("padding")
+    elif flaw == "stride 0":
+        stride[where] = 0
+        given.add("stride")
+    elif flaw == "kernel 0":
+        kernel[where] = 0
+    elif flaw == "input 5-D":
+        shape.insert(1, 1)
+    elif flaw == "dilation 0":
+        dilation[where] = 0
+        given.add("dilation")
+    options: dict[str, Any] = dict(kernel_size=pair_argument(draw, kernel))
+    values: dict[str, Any] = dict(stride=draw(st.sampled_from([pair_argument(draw, stride), None])),
+                                  padding=pair_argument(draw, padding), ceil_mode=draw(st.booleans()),
+                                  dilation=pair_argument(draw, dilation), count_include_pad=draw(st.booleans()),
+                                  divisor_override=draw(st.sampled_from([None, 1, 3])))
+    if flaw == "stride 0":
+        values["stride"] = tuple(stride)
+    elif flaw == "divisor_override 0":
+        values["divisor_override"] = 0
+        given.add("divisor_override")
+    options.update((name, values[name]) for name in optional if name in given)
+    return flaw, shape, options
+
+
+def pool_verdicts(average: bool, arguments: tuple[str | None, list[int], dict[str, Any]], seed: int,
+                  tally: Counter[str]) -> None:
     count_case("pool arguments")
+    flaw, shape, options = arguments
     x = normal(np.random.default_rng(seed), shape)
-    options: dict[str, Any] = dict(kernel_size=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode)
-    if average:
-        want = torch_or_error(lambda: torch_ref(TF.avg_pool2d, x, **options))
-        check_same_verdict(want, lambda: F.avg_pool2d(x, **options), exact=False)
-    else:
-        options["dilation"] = dilation
-        want = torch_or_error(lambda: torch_ref(TF.max_pool2d, x, **options))
-        check_same_verdict(want, lambda: F.max_pool2d(x, **options), exact=True)
+    ours, theirs = (F.avg_pool2d, TF.avg_pool2d) if average else (F.max_pool2d, TF.max_pool2d)
+    want = torch_or_error(lambda: torch_ref(theirs, x, **options))
+    check_torch_verdict(flaw, want, arguments)
+    verdict = check_same_verdict(want, lambda: ours(x, **options), exact=not average)
+    tally[verdict] += 1
+    if verdict == "compared" and list(options) == ["kernel_size"]:
+        tally["defaults compared"] += 1
+
+
+@fuzz_settings(50)
+@given(arguments=pool_arguments(average=False), seed=seeds)
+def max_pool2d_verdicts(arguments: tuple[str | None, list[int], dict[str, Any]], seed: int,
+                        tally: Counter[str]) -> None:
+    pool_verdicts(False, arguments, seed, tally)
+
+
+@fuzz_settings(50)
+@given(arguments=pool_arguments(average=True), seed=seeds)
+def avg_pool2d_verdicts(arguments: tuple[str | None, list[int], dict[str, Any]], seed: int,
+                        tally: Counter[str]) -> None:
+    pool_verdicts(True, arguments, seed, tally)
+
+
+@pytest.mark.fuzz
+@pytest.mark.parametrize("op", ["max_pool2d", "avg_pool2d"])
+def test_pools_accept_what_torch_accepts(op: str) -> None:
+    tally: Counter[str] = Counter()
+    (max_pool2d_verdicts if op == "max_pool2d" else avg_pool2d_verdicts)(tally=tally)
+    assert_numbers_compared(tally, defaults=True)
 
 
 def test_torch_is_the_reference_here() -> None:
