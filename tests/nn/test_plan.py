@@ -98,6 +98,24 @@ def test_which_convolutions_run_as_one() -> None:
     assert len(plan.steps) == 12
 
 
+def test_resnet_runs_each_residual_block_in_its_convolutions() -> None:
+    """Every BatchNorm, residual addition and ReLU of ResNet-18 is fused into the convolution before it: the plan
+    is its convolutions, the pools, the flatten view and fc, nothing else. An addition left alone would be a step
+    named "add" (the `branches` plan, whose y + y no convolution writes, has one)."""
+    model = pycnn.models.resnet18()
+    plan = plan_of(model, (1, 3, 64, 64))
+    convs = [name for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+    assert [s.name for s in plan.steps if s.name not in convs] == ["maxpool", "avgpool", "flatten", "fc"]
+    assert sorted(s.name for s in plan.steps if s.name in convs) == sorted(convs)
+    fused = {s.name: s.fused for s in plan.steps}
+    assert fused["conv1"] == ["bn1", "relu"]
+    for block in (f"layer{stage}.{i}" for stage in range(1, 5) for i in range(2)):
+        assert fused[f"{block}.conv1"] == [f"{block}.bn1", f"{block}.relu"]
+        assert fused[f"{block}.conv2"] == [f"{block}.bn2", "add", f"{block}.relu"]
+    assert sum(s.fused.count("add") for s in plan.steps) == 8
+    assert [s.name for s in plan_of(pair(branches)[0], (1, 3, 9, 6)).steps].count("add") == 1
+
+
 def concatenations(lib: Any) -> Any:
     """Concatenations along channels whose inputs can be written in place, and ones whose inputs cannot: the graph
     input, a value also read elsewhere, one value twice, a concatenation inside another, and one along width."""
