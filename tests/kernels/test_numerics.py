@@ -3,6 +3,7 @@ flush-to-zero mode into the caller's own arithmetic."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -241,7 +242,7 @@ def test_the_callers_floating_point_mode_is_restored(threads: int) -> None:
     F.max_pool2d(x, 2)
     F.softmax(x, 1)
     pycnn.models.resnet18()(np.zeros((1, 3, 32, 32), np.float32))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=re.escape("weight of shape (16, 3, 3, 3) expects 3 input channels")):
         F.conv2d(x, w[:, :3])
     assert caller_keeps_subnormals()
     with ThreadPoolExecutor(2) as pool:  # and other threads that called pycnn

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -64,11 +65,14 @@ def test_get_num_threads_reflects_set_num_threads() -> None:
         assert _core.get_num_threads() == n
 
 
-@pytest.mark.parametrize("bad,error", [(0, ValueError), (-2, ValueError), (1.5, TypeError), ("2", TypeError),
-                                       (None, TypeError), (True, TypeError)])
-def test_invalid_thread_counts_raise(bad: object, error: type[Exception]) -> None:
+@pytest.mark.parametrize("bad,error,message", [
+    (0, ValueError, "num_threads must be at least 1, got 0"),
+    (-2, ValueError, "num_threads must be at least 1, got -2"),
+    (1.5, TypeError, "n must be an integer, got 1.5"), ("2", TypeError, "n must be an integer, got '2'"),
+    (None, TypeError, "n must be an integer, got None"), (True, TypeError, "n must be an integer, got True")])
+def test_invalid_thread_counts_raise(bad: object, error: type[Exception], message: str) -> None:
     pycnn.set_num_threads(2)
-    with pytest.raises(error):
+    with pytest.raises(error, match=f"^{re.escape(message)}$"):
         pycnn.set_num_threads(bad)  # type: ignore[arg-type]
     assert pycnn.get_num_threads() == 2
 
