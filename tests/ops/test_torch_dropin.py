@@ -62,9 +62,11 @@ def test_half_precision_tensors_are_widened() -> None:
      lambda x, w: TF.avg_pool2d(x, kernel_size=(3,), stride=(2,), padding=(1,), divisor_override=2)),
     (lambda x, w: F.avg_pool2d(x, 2, count_include_pad=False, padding=1, ceil_mode=True),
      lambda x, w: TF.avg_pool2d(x, 2, count_include_pad=False, padding=1, ceil_mode=True)),
+    (lambda x, w: F.avg_pool2d(x, 3, 2, 1), lambda x, w: TF.avg_pool2d(x, 3, 2, 1)),
+    (lambda x, w: F.max_pool2d(x, 3, 2, 1), lambda x, w: TF.max_pool2d(x, 3, 2, 1)),
     (lambda x, w: F.relu(x, inplace=True), lambda x, w: TF.relu(x.clone(), inplace=True)),
 ], ids=["conv2d 1-tuples", "max_pool2d 1-tuples", "avg_pool2d 1-tuples and divisor", "avg_pool2d no pad count",
-        "relu inplace"])
+        "avg_pool2d defaults, padded", "max_pool2d defaults, padded", "relu inplace"])
 def test_torchs_argument_forms(call: Callable[..., Any], expected: Callable[..., Any]) -> None:
     rng = np.random.default_rng(3)
     x, w = torch.from_numpy(normal(rng, (2, 3, 9, 10))), torch.from_numpy(normal(rng, (4, 3, 3, 3)))
