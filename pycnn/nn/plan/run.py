@@ -171,7 +171,9 @@ class PlanCache:
             if x.ndim == 3:  # one image: a batch of one, and the batch axis dropped from the result
                 out = self.run(x.reshape((1, *x.shape)))
                 return backend.model_output(out.reshape(tuple(out.shape[1:])), value)
-        if x.ndim != 4 or self.untraceable:
+        if self.untraceable:
+            return self._eager(backend, x, "its forward cannot be traced")
+        if x.ndim != 4 and backend.is_host:  # the host plans images; other inputs run layer by layer there
             return self._eager(backend, x, f"its input has shape {x.shape}, not (N, C, H, W)")
         try:
             plan = self.plan(x.shape, backend)
