@@ -54,10 +54,6 @@ def as_float32(value: Any, name: str) -> F32:
     return np.asarray(array, dtype=np.float32, order="C")
 
 
-def optional_float32(value: Any, name: str) -> F32 | None:
-    return None if value is None else as_float32(value, name)
-
-
 def _size_text(nbytes: int) -> str:
     for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if nbytes >= scale:

@@ -71,4 +71,6 @@ def for_arrays(op: str, **arrays: Any) -> Backend:
         cls = backend_class(device)
         raise TypeError(f"{op}: {', '.join(on_device)} on the {cls.label} device but {', '.join(elsewhere)} on the "
                         f"host: pass all arrays from one side ({cls.move_hint})")
-    return _default(devices.pop() if devices else HOST)
+    device = devices.pop() if devices else HOST
+    backend_class(device).require(op)  # names the op when the device cannot run here
+    return _default(device)

@@ -170,7 +170,8 @@ class Backend:
         self._lacks("max_pool2d with return_indices=True")
 
     def _lacks(self, op: str) -> None:
-        raise NotImplementedError(f"{op} has no {self.label} kernel in pycnn: pass host arrays ({self.move_hint})")
+        raise TypeError(f"{op}: pycnn has no {self.label} kernel for it; move the arrays to the host first "
+                        "(tensor.cpu(), array.numpy())")
 
     def call(self, x: Any, out: Any, function: Callable[[Any], Any]) -> None:
         """out = function(x) for a layer without a kernel of its own (its forward, on host arrays)."""

@@ -127,12 +127,12 @@ class Backend(base.Backend):
             np.subtract(shifted, np.log(np.exp(shifted).sum(axis=1, keepdims=True)), out=out)
 
     def pad(self, x: F32, out: F32, pads: tuple[tuple[int, int], ...], mode: str, value: float) -> None:
+        # As torch: negative amounts crop first, and the positive ones pad what remains.
+        crop = tuple(slice(-min(a, 0), size + min(b, 0)) for size, (a, b) in zip(x.shape, pads, strict=True))
         grown = tuple((max(a, 0), max(b, 0)) for a, b in pads)
         numpy_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
         extra = {"constant_values": value} if mode == "constant" else {}
-        padded = np.pad(x, grown, mode=numpy_mode, **extra)  # type: ignore[call-overload]
-        crop = tuple(slice(-min(a, 0), padded.shape[i] + min(b, 0)) for i, (a, b) in enumerate(pads))
-        np.copyto(out, padded[crop])
+        np.copyto(out, np.pad(x[crop], grown, mode=numpy_mode, **extra))  # type: ignore[call-overload]
 
     def max_pool2d_with_indices(self, x: F32, out: F32, indices: np.ndarray, window: Window) -> None:
         (kh, kw), (sh, sw), (top, _, left, _), (dh, dw) = window.kernel, window.stride, window.padding, window.dilation
@@ -151,7 +151,11 @@ class Backend(base.Backend):
         row = np.arange(oh)[:, None, None] * sh + np.repeat(np.arange(kh) * dh, kw)[None, None, :] - top
         col = np.arange(ow)[None, :, None] * sw + np.tile(np.arange(kw) * dw, kh)[None, None, :] - left
         inside = (row >= 0) & (row < h) & (col >= 0) & (col < w)  # (oh, ow, taps)
-        best = windows.argmax(axis=-1)  # the first maximum, NaN counting as the largest, as in torch
+        # As torch: the first maximum, or the last NaN of a window that holds any.
+        best = windows.argmax(axis=-1)
+        nans = np.isnan(windows)
+        last_nan = windows.shape[-1] - 1 - nans[..., ::-1].argmax(axis=-1)
+        best = np.where(nans.any(axis=-1), last_nan, best)
         # A window of -inf only keeps its first tap inside the input, as torch does, not a border tap.
         def pick(values: np.ndarray) -> np.ndarray:
             return np.take_along_axis(np.broadcast_to(values, windows.shape), best[..., None], -1)[..., 0]
@@ -159,6 +163,13 @@ class Backend(base.Backend):
         best = np.where(pick(inside), best, inside.argmax(axis=-1))
         np.copyto(out, pick(windows))
         np.copyto(indices, pick(row).astype(np.int64) * w + pick(col))
+        # A window with no tap inside the input (padding and dilation) points, as torch's, at its first tap at
+        # or past the input's start on each axis.
+        outside = ~inside.any(axis=-1)
+        if outside.any():
+            first_row = np.where(row >= 0, row, np.iinfo(np.int64).max).min(axis=-1)
+            first_col = np.where(col >= 0, col, np.iinfo(np.int64).max).min(axis=-1)
+            np.copyto(indices, np.broadcast_to(first_row * w + first_col, indices.shape), where=outside)
 
     def call(self, x: F32, out: F32, function: Callable[[F32], Any]) -> None:
         out[...] = function(x)

@@ -8,13 +8,14 @@ stream. Results come back as the kind of array the caller passed (arrays.like).
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
 
-from .._args import as_float32
+from .._args import as_float32, is_torch_tensor
 from ..cuda import _runtime
 from ..cuda._precision import get_precision
 from ..cuda.arrays import as_device, is_device_array, like
@@ -33,7 +34,7 @@ class Backend(base.Backend):
     move_hint = "pycnn.cuda.to_device(array), tensor.cuda(); or .numpy() back"
 
     def __init__(self) -> None:
-        self.precision = get_precision()
+        self.precision = get_precision()  # a plan's; one-off ops read the setting at every call
         self.cuda = _runtime.require("CUDA")
 
     @classmethod
@@ -74,14 +75,17 @@ class Backend(base.Backend):
         return self.cuda.to_device(as_float32(value, f"{name}: input"))
 
     def model_output(self, out: Any, template: Any) -> Any:
-        return like(out, template) if is_device_array(template) else out.numpy()
+        if is_device_array(template):
+            return like(out, template)
+        host = out.numpy()
+        return sys.modules["torch"].from_numpy(host) if is_torch_tensor(template) else host
 
     def synchronize(self) -> None:
         self.cuda.synchronize()
 
     # -- kernels ------------------------------------------------------------------------------------------------
     def conv2d(self, x: Any, weight: Any, bias: Any, out: Any, window: Window, groups: int) -> None:
-        self.cuda.conv2d(x, weight, bias, out, window.stride, window.padding, window.dilation, groups, self.precision)
+        self.cuda.conv2d(x, weight, bias, out, window.stride, window.padding, window.dilation, groups, get_precision())
 
     def max_pool2d(self, x: Any, out: Any, window: Window) -> None:
         self.cuda.max_pool2d(x, out, window.kernel, window.stride, window.padding, window.dilation, window.ceil_mode)
@@ -97,7 +101,7 @@ class Backend(base.Backend):
         self.cuda.relu(x, out)
 
     def linear(self, x: Any, weight: Any, bias: Any, out: Any) -> None:
-        self.cuda.linear(x, weight, bias, out, self.precision)
+        self.cuda.linear(x, weight, bias, out, get_precision())
 
     def softmax(self, x: Any, out: Any) -> None:
         self.cuda.softmax(x, out)

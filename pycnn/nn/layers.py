@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import backends
 from .. import functional as F
-from .._args import Result, as_float32, check_ndim, int_tuple, integer, normalise_dim, positive_pair
+from .._args import Result, check_ndim, int_tuple, integer, positive_pair
 from ..backends import Op
 from ..shapes import (
     adaptive_output_hw,
@@ -24,6 +24,7 @@ from ..shapes import (
     channels_shape,
     check_conv_shapes,
     conv_window,
+    flattened_shape,
     pool_window,
     softmax_view,
 )
@@ -282,13 +283,14 @@ class BatchNorm2d(Layer):
                                    self.bias, self.eps)
 
     def forward(self, x: Any) -> Result:
-        x = as_float32(x, "BatchNorm2d: input")
-        check_ndim(x, (3, 4), "BatchNorm2d: input", "(N, C, H, W) or (C, H, W)")
-        batched = x if x.ndim == 4 else x[None]
+        backend = backends.for_arrays("BatchNorm2d", input=x)
+        array = backend.asarray(x, "BatchNorm2d: input")
+        check_ndim(array, (3, 4), "BatchNorm2d: input", "(N, C, H, W) or (C, H, W)")
+        batched = array if array.ndim == 4 else array.reshape((1, *array.shape))
         if batched.shape[1] != self.num_features:
-            raise ValueError(f"BatchNorm2d: expected {self.num_features} channels, got input of shape {x.shape}")
+            raise ValueError(f"BatchNorm2d: expected {self.num_features} channels, got input of shape {array.shape}")
         out = F.batch_norm(batched, self.running_mean, self.running_var, self.weight, self.bias, eps=self.eps)
-        return out if x.ndim == 4 else out[0]
+        return backend.result(out if array.ndim == 4 else out.reshape(out.shape[1:]), x)
 
     def output_shape(self, input_shape: Shape) -> Shape:
         _check_spatial("BatchNorm2d", input_shape)
@@ -318,12 +320,12 @@ class Dropout(Layer):
         return f"p={self.p}, inplace={self.inplace}"
 
     def forward(self, x: Any) -> Result:
-        return np.array(as_float32(x, "Dropout: input"), copy=True)
-
+        return F.dropout(x, self.p, training=False)
 
 
 class Flatten(Layer):
     view_only = True
+
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim, self.end_dim = integer(start_dim, "start_dim"), integer(end_dim, "end_dim")
@@ -332,17 +334,10 @@ class Flatten(Layer):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
     def output_shape(self, input_shape: Shape) -> Shape:
-        n = len(input_shape)
-        start = normalise_dim(self.start_dim, n, "Flatten: start_dim")
-        end = normalise_dim(self.end_dim, n, "Flatten: end_dim")
-        if start > end:
-            raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim {self.end_dim}")
-        return (*input_shape[:start], math.prod(input_shape[start:end + 1]), *input_shape[end + 1:])
+        return flattened_shape(input_shape, self.start_dim, self.end_dim, "Flatten")
 
     def forward(self, x: Any) -> Result:
-        x = as_float32(x, "Flatten: input")
-        return np.array(x.reshape(self.output_shape(x.shape)), copy=True)
-
+        return F.flatten(x, self.start_dim, self.end_dim)
 
 
 class Softmax(Layer):
@@ -361,12 +356,10 @@ class Softmax(Layer):
         return 0 if ndim in (0, 1, 3) else 1
 
     def forward(self, x: Any) -> Result:
-        x = as_float32(x, "Softmax: input")
-        return F.softmax(x, self._dim(x.ndim))
+        return F.softmax(x, self._dim(np.ndim(x)))
 
     def op(self, input_shape: Shape) -> Op:
         return Op("softmax", view=softmax_view(input_shape, self._dim(len(input_shape))))
-
 
 
 class Sequential(Module):

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import pycnn
+from pycnn.nn.plan import profile
 
 from conftest import assert_close
 from reference import normal
@@ -73,3 +74,12 @@ def test_pycnns_googlenet_warns_about_nothing() -> None:
         assert ours.shape == initialised.shape
     weights = dict(model.named_parameters())["conv1.conv.weight"]
     assert 0.008 < float(weights.std()) < 0.012  # initialised as torchvision does: N(0, 0.01²), not the layer default
+
+
+def test_profile_takes_what_the_model_takes() -> None:
+    model = build("resnet18")
+    image = normal(np.random.default_rng(4), (3, 32, 32))
+    steps = profile(model, image, repeat=2)
+    assert steps[-1].name == "fc" and steps[-1].output_shape == (1, 1000)
+    with pytest.raises(ValueError, match=r"ResNet takes \(N, 3, H, W\) images"):
+        profile(model, np.zeros((32, 32, 3), np.float32))

@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as TF
 
+import pycnn
 import pycnn.functional as F
 
 from conftest import assert_close
@@ -95,6 +96,18 @@ def test_max_pool2d_return_indices_as_torch(shape: tuple[int, ...], kernel: Any,
     assert np.array_equal(F.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode, return_indices=False), out)
 
 
+@pytest.mark.parametrize(("x", "args"), [
+    ([[[[1, np.nan, 0, np.nan]]]], ((1, 4),)),  # torch keeps the last NaN of a window
+    ([[[[0, 1]]]], (2, 2, 1, 2)),  # a window with no tap inside the input: torch's first tap past the start
+])
+def test_max_pool2d_indices_at_the_edges_of_torchs_rules(x: Any, args: tuple[Any, ...]) -> None:
+    array = np.array(x, np.float32)
+    out, indices = F.max_pool2d(array, *args, return_indices=True)
+    t_out, t_indices = TF.max_pool2d(torch.from_numpy(array), *args, return_indices=True)
+    np.testing.assert_array_equal(out, t_out.numpy())
+    np.testing.assert_array_equal(indices, t_indices.numpy())
+
+
 def test_max_pool2d_indices_point_at_nan_and_at_minus_inf_windows_as_torch() -> None:
     x = normal(np.random.default_rng(5), (2, 3, 5, 5))
     x[0, 1, 2, 2] = np.nan
@@ -150,6 +163,9 @@ def test_more_ops_match_torch(name: str, ours: Callable[[Any], Any], theirs: Cal
     ((3, 4, 5), (1, 2, 3, 1), "replicate", None),
     ((2, 3, 4, 5), (2, 2, 2, 2), "replicate", None),
     ((2, 3, 4, 5), (1, 2, 3, 1), "circular", None),
+    ((2, 3, 4, 5), (-1, 2, 1, -2), "circular", None),  # negative amounts crop before the wrap, as torch
+    ((2, 3, 4, 5), (2, -1, -1, 1), "reflect", None),
+    ((2, 3, 4, 5), (-2, 1, 2, -1), "replicate", None),
     ((2, 3, 7), (2, 3), "reflect", None),
 ])
 def test_pad_matches_torch(shape: tuple[int, ...], pad: tuple[int, ...], mode: str, value: float | None) -> None:
@@ -176,3 +192,20 @@ def test_bad_arguments_say_what_to_do(call: Callable[[Any], Any], message: str) 
     for given in (x, torch.from_numpy(x)):
         with pytest.raises(ValueError, match=message):
             call(given)
+
+
+@pytest.mark.parametrize("layer", [pycnn.nn.Dropout(), pycnn.nn.Flatten(), pycnn.nn.Softmax(1),
+                                   pycnn.nn.BatchNorm2d(3), pycnn.nn.ReLU(), pycnn.nn.MaxPool2d(2)],
+                         ids=lambda layer: type(layer).__name__)
+def test_layers_give_tensors_for_tensors(layer: Any) -> None:
+    x = torch.from_numpy(normal(np.random.default_rng(8), (2, 3, 4, 4)))
+    out = layer(x)
+    assert isinstance(out, torch.Tensor)
+    assert_close(out.numpy(), np.asarray(layer(x.numpy())), 0)
+
+
+def test_a_container_run_layer_by_layer_gives_tensors_for_tensors() -> None:
+    model = pycnn.nn.Sequential(pycnn.nn.Linear(4, 3), pycnn.nn.ReLU())
+    x = torch.from_numpy(normal(np.random.default_rng(9), (2, 4)))  # 2-D: not planned, run layer by layer
+    out = model(x)
+    assert isinstance(out, torch.Tensor) and out.shape == (2, 3)

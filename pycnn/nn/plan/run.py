@@ -96,6 +96,11 @@ def profile(module: Module, x: Any, repeat: int = 10) -> list[StepProfile]:
     after one untimed run (on the device the module was moved to)."""
     backend = backends.get(module._device)
     x = backend.model_input(x, type(module).__name__)
+    if module.takes_images:
+        check_image_shape(type(module).__name__, x.shape, image_channels(module))
+        x = x.reshape((1, *x.shape)) if x.ndim == 3 else x
+    if x.ndim != 4:
+        raise ValueError(f"profile: {type(module).__name__}'s plan takes (N, C, H, W) input, got shape {x.shape}")
     plan = PlanCache(module).plan(x.shape, backend)
     plan.run(x)
     runs: list[list[float]] = []
@@ -172,9 +177,9 @@ class PlanCache:
                 out = self.run(x.reshape((1, *x.shape)))
                 return backend.model_output(out.reshape(tuple(out.shape[1:])), value)
         if self.untraceable:
-            return self._eager(backend, x, "its forward cannot be traced")
+            return backend.model_output(self._eager(backend, x, "its forward cannot be traced"), value)
         if x.ndim != 4 and backend.is_host:  # the host plans images; other inputs run layer by layer there
-            return self._eager(backend, x, f"its input has shape {x.shape}, not (N, C, H, W)")
+            return backend.model_output(self._eager(backend, x, f"its input has shape {x.shape}"), value)
         try:
             plan = self.plan(x.shape, backend)
         except trace.Untraceable as e:
@@ -182,7 +187,7 @@ class PlanCache:
             if backend.is_host:
                 warnings.warn(f"{name} runs layer by layer: {why}", RuntimeWarning, stacklevel=3)
                 self.untraceable = True
-            return self._eager(backend, x, why)
+            return backend.model_output(self._eager(backend, x, why), value)
         safer = plan.backend.for_input(x)
         if safer is not plan.backend:
             plan = self.plan(x.shape, safer)
