@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +27,11 @@ def is_torch_tensor(value: Any) -> bool:
     """Whether value is a torch tensor (or Parameter), told without importing torch."""
     module = type(value).__module__
     return (module == "torch" or module.startswith("torch.")) and hasattr(value, "requires_grad")
+
+
+def host_result(out: Any, template: Any) -> Any:
+    """A host result as the caller's kind: a torch tensor sharing its memory for a torch tensor in; else out."""
+    return sys.modules["torch"].from_numpy(out) if is_torch_tensor(template) else out
 
 
 def _host_view(tensor: Any, name: str) -> Any:

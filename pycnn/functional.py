@@ -13,13 +13,12 @@ device) and makes one kernel call there. Results are arrays of the caller's kind
 from __future__ import annotations
 
 import math
-import sys
 from typing import Any
 
 import numpy as np
 
 from . import backends
-from ._args import Result, check_ndim, is_torch_tensor
+from ._args import Result, check_ndim
 from .backends import Backend, Op
 from .shapes import (
     adaptive_output_hw,
@@ -96,7 +95,7 @@ def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
     backend.max_pool2d_with_indices(x, out, indices, window)
     if unbatched:
         out, indices = out.reshape(out.shape[1:]), indices.reshape(indices.shape[1:])
-    return backend.result(out, input), _indices_like(indices, input)
+    return backend.result(out, input), backend.result(indices, input)
 
 
 def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
@@ -177,11 +176,6 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
     scale, shift = batch_norm_affine(x.shape, mean, var, w, b, eps)
     op = Op("channel_affine", (scale.astype(np.float32), shift.astype(np.float32)), view=channels_shape(x.shape))
     return _elementwise(backend, op, x, input)
-
-
-def _indices_like(indices: np.ndarray, template: Any) -> Any:
-    """Indices as a torch tensor for a torch tensor in; else the int64 array."""
-    return sys.modules["torch"].from_numpy(indices) if is_torch_tensor(template) else indices
 
 
 def _host(array: Any) -> np.ndarray:

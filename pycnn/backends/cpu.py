@@ -9,14 +9,13 @@ whole 4×4 output tiles (and turn an Inf into NaN), so an input that holds any, 
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
 
 from .. import _core
-from .._args import F32, as_float32, empty, is_torch_tensor
+from .._args import F32, as_float32, empty, host_result
 from ..shapes import Window
 from . import backend_class, base, names
 
@@ -55,10 +54,7 @@ class Backend(base.Backend):
         return np.array(array, copy=True)
 
     def result(self, out: F32, template: Any) -> Any:
-        """A torch tensor (sharing out's memory) for a torch tensor in; else out."""
-        if is_torch_tensor(template):
-            return sys.modules["torch"].from_numpy(out)
-        return out
+        return host_result(out, template)
 
     def model_input(self, value: Any, name: str) -> F32:
         for device in names()[1:]:
@@ -156,10 +152,11 @@ class Backend(base.Backend):
         nans = np.isnan(windows)
         last_nan = windows.shape[-1] - 1 - nans[..., ::-1].argmax(axis=-1)
         best = np.where(nans.any(axis=-1), last_nan, best)
-        # A window of -inf only keeps its first tap inside the input, as torch does, not a border tap.
+
         def pick(values: np.ndarray) -> np.ndarray:
             return np.take_along_axis(np.broadcast_to(values, windows.shape), best[..., None], -1)[..., 0]
 
+        # A window of -inf only keeps its first tap inside the input, as torch does, not a border tap.
         best = np.where(pick(inside), best, inside.argmax(axis=-1))
         np.copyto(out, pick(windows))
         np.copyto(indices, pick(row).astype(np.int64) * w + pick(col))

@@ -8,14 +8,13 @@ stream. Results come back as the kind of array the caller passed (arrays.like).
 from __future__ import annotations
 
 import math
-import sys
 import warnings
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
 
-from .._args import as_float32, is_torch_tensor
+from .._args import as_float32, host_result
 from ..cuda import _runtime
 from ..cuda._precision import get_precision
 from ..cuda.arrays import as_device, is_device_array, like
@@ -77,8 +76,7 @@ class Backend(base.Backend):
     def model_output(self, out: Any, template: Any) -> Any:
         if is_device_array(template):
             return like(out, template)
-        host = out.numpy()
-        return sys.modules["torch"].from_numpy(host) if is_torch_tensor(template) else host
+        return host_result(out.numpy(), template)
 
     def synchronize(self) -> None:
         self.cuda.synchronize()
