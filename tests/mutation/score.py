@@ -1,0 +1,76 @@
+"""The mutation score of tests/run_mutation.sh's two passes, and the survivors still to explain.
+
+    python3 tests/mutation/score.py HOST_RESULTS CUDA_RESULTS EQUIVALENT_FOLDER
+
+Each results file is `mutmut results --all true` of one pass ("name: status" lines). A mutant of a module the
+CUDA pass mutates alone (pycnn/backends/cuda.py) takes that pass's status; one both passes mutate is killed when
+either pass kills it. The score is killed / (all - equivalent). Exits 1 when a mutant survives that the list does
+not name, or when the list names one that no longer survives (a stale line), so that the list stays exact.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+# mutmut's statuses that mean the tests failed the mutant.
+KILLED = {"killed", "timeout", "segfault", "caught by type check"}
+CUDA_ONLY_MODULE = "pycnn.backends.cuda."
+
+
+def statuses(path: Path) -> dict[str, str]:
+    result = {}
+    for line in path.read_text().splitlines():
+        name, sep, status = line.strip().partition(": ")
+        if sep:
+            result[name] = status.strip()
+    return result
+
+
+def joined(host: dict[str, str], cuda: dict[str, str]) -> dict[str, str]:
+    result = {name: status for name, status in host.items() if not name.startswith(CUDA_ONLY_MODULE)}
+    for name, status in cuda.items():
+        if name.startswith(CUDA_ONLY_MODULE) or name not in result or status in KILLED:
+            result[name] = status
+    return result
+
+
+def equivalents(folder: Path) -> dict[str, str]:
+    """name -> reason, from the lines `name  reason` of the folder's .txt files, one per module (blank lines and
+    # comments skipped)."""
+    result = {}
+    for path in sorted(folder.glob("*.txt")):
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                name, _, reason = line.partition(" ")
+                if not reason.strip():
+                    raise SystemExit(f"{path}: {name} has no reason")
+                result[name] = reason.strip()
+    return result
+
+
+def main(host_path: str, cuda_path: str, equivalent_path: str) -> int:
+    status = joined(statuses(Path(host_path)), statuses(Path(cuda_path)))
+    equivalent = equivalents(Path(equivalent_path))
+    counts = Counter(status.values())
+    killed = sum(counts[s] for s in KILLED)
+    survivors = sorted(name for name, s in status.items() if s not in KILLED)
+    unexplained = [name for name in survivors if name not in equivalent]
+    stale = sorted(name for name in equivalent if status.get(name) in KILLED or name not in status)
+    judged = len(status) - (len(survivors) - len(unexplained))
+    print(f"mutants: {len(status)}; " + ", ".join(f"{s} {n}" for s, n in counts.most_common()))
+    print(f"equivalent (listed): {len(survivors) - len(unexplained)}")
+    print(f"score: {killed} killed of {judged} non-equivalent = {100 * killed / max(judged, 1):.1f}%")
+    for name in unexplained:
+        print(f"survives, not listed: {name} ({status[name]})")
+    for name in stale:
+        print(f"listed, but {'killed' if name in status else 'no such mutant'}: {name}")
+    return 1 if unexplained or stale else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4:
+        raise SystemExit(__doc__)
+    sys.exit(main(*sys.argv[1:]))
