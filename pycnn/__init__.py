@@ -22,7 +22,7 @@ if _borrowed_extension_dir is not None:
     check_same_version(str(_core.__version__), __version__, _borrowed_extension_dir, __path__)
 
 # The rest needs the extension located first.
-from . import cuda, functional, models, nn  # noqa: E402
+from . import _threads, cuda, functional, models, nn  # noqa: E402
 from ._args import integer  # noqa: E402
 from ._config import config, show_config  # noqa: E402
 from .io import load, save  # noqa: E402
@@ -32,6 +32,8 @@ from .summary import Summary, summary  # noqa: E402
 __all__ = ["__version__", "functional", "nn", "models", "cuda", "summary", "Summary", "conv_output_size", "load",
            "save", "isa", "set_num_threads", "get_num_threads", "show_config", "config"]
 
+_threads.use_default()
+
 
 def isa() -> str:
     """The instruction set whose kernels are in use: 'avx512', 'avx2' or 'generic'."""
@@ -39,8 +41,9 @@ def isa() -> str:
 
 
 def set_num_threads(n: int) -> None:
-    """Use up to n threads in every kernel (default: the cores this process may run on)."""
-    _core.set_num_threads(integer(n, "n"))
+    """Use up to n threads in every kernel. The default is PYCNN_NUM_THREADS, else OMP_NUM_THREADS, else the CPUs
+    this process may run on (its affinity mask, capped by its cgroup's CPU quota)."""
+    _threads.set_num_threads(integer(n, "n"))
 
 
 def get_num_threads() -> int:

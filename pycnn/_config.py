@@ -10,7 +10,7 @@ from typing import TextIO
 
 import numpy as np
 
-from . import _core
+from . import _core, _threads
 from ._version import __version__
 
 
@@ -30,7 +30,8 @@ def config() -> dict[str, object]:
         "isa_used": _core.isa(),
         "isa_cap": os.environ.get("PYCNN_ISA") or None,
         "threads": _core.get_num_threads(),
-        "cores": _core.available_cores(),
+        "threads_from": _threads.source,  # PYCNN_NUM_THREADS, OMP_NUM_THREADS, cpus or set_num_threads
+        "cores": _threads.usable_cpus(),
         "sources": str(Path(__file__).resolve().parent),
         "extension": str(Path(_core.__file__).resolve()),  # in an installed pycnn when the sources have none
         **_cuda_facts(),
@@ -69,7 +70,7 @@ def show_config(file: TextIO | None = None) -> None:
         f"  built with  {c['compiler']}, {c['build_type']}, for {c['target']}, pybind11 {c['pybind11']}",
         f"  ISA found   {c['isa_found']} (best this CPU and OS support)",
         f"  ISA used    {c['isa_used']}{cap}",
-        f"  threads     {c['threads']} (cores available: {c['cores']})",
+        f"  threads     {c['threads']} (from {c['threads_from']}; cores available: {c['cores']})",
         f"  sources     {c['sources']}",
         f"  extension   {c['extension']}",
         f"  CUDA        {cuda}",

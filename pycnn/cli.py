@@ -228,9 +228,9 @@ def _checked_output(path: Path, option: str, suffix: str | None = None) -> Path:
 
 def _warn_about_threads(threads: int) -> None:
     """A warning on stderr when `threads` is more than the cores this process may run on."""
-    from . import _core
+    from ._threads import usable_cpus
 
-    cores = int(_core.available_cores())
+    cores = usable_cpus()
     if threads > cores:
         print(f"pycnn bench: warning: --threads {threads} is more than the {cores} cores this process may use; "
               f"the extra threads share cores, which slows every runtime (use --threads {cores} or fewer)",

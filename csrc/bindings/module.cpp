@@ -332,7 +332,6 @@ PYBIND11_MODULE(_core, m) {
     py::gil_scoped_release release;
     set_num_threads(n);
   }, py::arg("n"));
-  m.def("available_cores", &available_cores);
   m.def("all_within", &bind::all_within, py::arg("input"), py::arg("limit"),
         "Whether every element's magnitude is at most `limit` (positive, finite): False for any NaN or Inf.");
   m.def("measure_fma_peak", [](int milliseconds) {

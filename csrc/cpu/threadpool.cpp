@@ -85,9 +85,19 @@ struct Job {
   }
 };
 
+// The cores this process may run on (its CPU affinity), at least 1: the count until pycnn's Python layer sets its
+// own (pycnn/_threads.py).
+int available_cores() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+#endif
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
 class Pool {
  public:
-  Pool() : num_threads_(available_cores()) {}
+  explicit Pool(int num_threads) : num_threads_(num_threads) {}
 
   int num_threads() const { return num_threads_.load(); }
 
@@ -182,29 +192,21 @@ class Pool {
 
 // The pool is never destroyed: at exit its workers sleep in the kernel, and joining them from a static
 // destructor would race with interpreter shutdown. A forked child has none of the parent's threads (and
-// possibly locked mutexes), so it starts a fresh pool and leaves the old one alone.
+// possibly locked mutexes), so it starts a fresh pool with the parent's thread count and leaves the old one alone.
 Pool* g_pool = nullptr;
 
 Pool& pool() {
   static std::once_flag once;
   std::call_once(once, [] {
-    g_pool = new Pool();
+    g_pool = new Pool(available_cores());
 #if defined(__linux__)
-    pthread_atfork(nullptr, nullptr, [] { g_pool = new Pool(); });
+    pthread_atfork(nullptr, nullptr, [] { g_pool = new Pool(g_pool->num_threads()); });
 #endif
   });
   return *g_pool;
 }
 
 }  // namespace
-
-int available_cores() {
-#if defined(__linux__)
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
-#endif
-  return std::max(1u, std::thread::hardware_concurrency());
-}
 
 int get_num_threads() { return pool().num_threads(); }
 void set_num_threads(int n) { pool().set_num_threads(n); }

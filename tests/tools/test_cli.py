@@ -210,7 +210,7 @@ def test_checking_an_output_file_leaves_nothing_behind(tmp_path: Path) -> None:
 
 
 def test_threads_beyond_the_cores_warn(tmp_path: Path) -> None:
-    cores = pycnn._core.available_cores()
+    cores = pycnn._threads.usable_cpus()
     result = pycnn_command("bench", "--threads", str(cores + 3), "--models", "alexnet", "--repeat", "1",
                            "--peers", "none")
     assert result.returncode == 0, result.stderr

@@ -6,9 +6,6 @@
 
 namespace pycnn {
 
-// The cores this process may run on (its CPU affinity), at least 1.
-int available_cores();
-
 int get_num_threads();
 // n ≥ 1. Safe while other calls run: it waits for the call in flight to finish.
 void set_num_threads(int n);

@@ -8,7 +8,6 @@ changes — never a second source of truth.
 
 from __future__ import annotations
 
-import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ... import backends
+from ..._fork import ForkSafeLock
 from ...backends import Backend
 from .. import trace
 from ..layers import Conv2d
@@ -34,7 +34,7 @@ class Plan:
         self.steps = builder.build()
         self.memory = Memory(self.steps, self.graph_output, builder.placements)
         self._arenas: list[list[Any]] = []  # per concurrent call: each step's output array (None for views)
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
 
     def _acquire(self) -> list[Any]:
         with self._lock:
@@ -143,7 +143,7 @@ class PlanCache:
         self.packed: dict[Any, Any] = {}
         self.version = -1
         self.untraceable = False
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
         self._channels: int | None = None
         self._channels_version = -1
 
