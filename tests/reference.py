@@ -314,6 +314,26 @@ def check_api_contract(fn: Callable[..., np.ndarray], arrays: Sequence[np.ndarra
 
 # --- Fresh interpreters ---------------------------------------------------------------------------------------
 
+def with_random_state(model: pycnn.nn.Module, seed: int = 1) -> pycnn.nn.Module:
+    """`model` in eval mode with every parameter and buffer random (BN variances positive), so that one lost or
+    mixed up shows in the output."""
+    rng = np.random.default_rng(seed)
+    model.load_state_dict({name: (rng.uniform(0.5, 2, value.shape) if name.endswith("running_var")
+                                  else rng.standard_normal(value.shape) * 0.3).astype(value.dtype)
+                           for name, value in model.state_dict().items() if value.dtype == np.float32},
+                          strict=False)
+    return model.eval()
+
+
+def small_cnn() -> pycnn.nn.Sequential:
+    """A CNN of each kind of layer a classic network has, small enough to build and run in milliseconds."""
+    nn = pycnn.nn
+    return with_random_state(nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2), nn.LocalResponseNorm(3),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(), nn.Linear(32, 10)))
+
+
 def run_python(code: str, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
     """`code` in a new interpreter that imports the same pycnn as this one, with extra environment variables.
 

@@ -37,7 +37,8 @@ using checks::shape_str;
 Shape shape_of(const py::array& a) { return Shape(a.shape(), a.shape() + a.ndim()); }
 
 void check_float32(const py::array& a, const char* name) {
-  if (!a.dtype().is(py::dtype::of<float>())) throw py::type_error(std::string(name) + " must be float32");
+  // Equivalence, not identity: an unpickled array's dtype is an equal but distinct object.
+  if (!py::isinstance<py::array_t<float>>(a)) throw py::type_error(std::string(name) + " must be float32");
   if (!(a.flags() & py::array::c_style)) throw py::type_error(std::string(name) + " must be C-contiguous");
 }
 

@@ -80,6 +80,17 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_plans", None)  # a plan.PlanCache, made on the first call
 
+    # -- pickling: the modules, their parameters and buffers, and the device's name — never the compiled plans,
+    # which the receiving process builds on its first call -------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_plans": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for tensors in (state["_parameters"], state["_buffers"]):
+            for name, value in tensors.items():
+                tensors[name] = None if value is None else _frozen(value)  # unpickled arrays come writeable
+        self.__dict__.update(state)
+
     # -- registration -------------------------------------------------------------------------------------------
     def register_parameter(self, name: str, value: Any | None) -> None:
         self._parameters[name] = None if value is None else _frozen(to_numpy(value, name).astype(np.float32))

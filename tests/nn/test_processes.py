@@ -14,28 +14,19 @@ import pytest
 import pycnn
 from pycnn import nn
 
-
-def small_net() -> nn.Sequential:
-    rng = np.random.default_rng(7)
-    net = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-                        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                        nn.Linear(32, 10))
-    net.load_state_dict({name: rng.standard_normal(value.shape).astype(np.float32)
-                         if not name.endswith("running_var") else rng.uniform(0.5, 2, value.shape).astype(np.float32)
-                         for name, value in net.state_dict().items() if value.dtype == np.float32}, strict=False)
-    return net.eval()
+from reference import small_cnn
 
 
 def batch(size: int = 64) -> np.ndarray:
     return np.random.default_rng(3).standard_normal((2, 3, size, size)).astype(np.float32)
 
 
-def child_run(results: Any, net: nn.Module | None) -> None:
-    """In the child: the output of `net` (the parent's, when forked) or of a new one, and the thread count."""
-    results.put(((net or small_net())(batch()), pycnn.get_num_threads()))
+def child_run(results: Any, net: nn.Module) -> None:
+    """In the child: the output of `net` (the parent's, forked or unpickled) and the thread count."""
+    results.put((net(batch()), pycnn.get_num_threads()))
 
 
-def run_in_child(context: str, net: nn.Module | None = None, timeout: float = 120) -> tuple[np.ndarray, int]:
+def run_in_child(context: str, net: nn.Module, timeout: float = 120) -> tuple[np.ndarray, int]:
     ctx = multiprocessing.get_context(context)
     results = ctx.Queue()
     child = ctx.Process(target=child_run, args=(results, net))
@@ -64,19 +55,19 @@ def threads_set() -> Any:
 
 @pytest.mark.parametrize("context", ["fork", "spawn"])
 def test_a_child_process_computes_what_the_parent_does(context: str, threads_set: None) -> None:
-    net = small_net()
+    net = small_cnn()
     expected = net(batch())  # the parent's pool has started its workers
-    out, threads = run_in_child(context, net if context == "fork" else None)
+    out, threads = run_in_child(context, net)  # spawn pickles it
     np.testing.assert_array_equal(out, expected)
     assert threads == THREADS if context == "fork" else threads >= 1  # a forked child keeps set_num_threads' count
 
 
 class PausingNet(nn.Module):
-    """small_net, whose forward, once armed, stops until released: the next plan build stops inside."""
+    """small_cnn, whose forward, once armed, stops until released: the next plan build stops inside."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.net = small_net()
+        self.net = small_cnn()
         self.gate: dict[str, Any] = {"armed": False, "reached": threading.Event(), "release": threading.Event()}
 
     def forward(self, x: Any) -> Any:
@@ -104,7 +95,7 @@ def test_forking_while_another_thread_builds_a_plan(threads_set: None) -> None:
 
 
 def test_forking_while_another_thread_runs_kernels(threads_set: None) -> None:
-    net = small_net()
+    net = small_cnn()
     expected = net(batch())
     stop = threading.Event()
 

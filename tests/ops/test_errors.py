@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 from collections.abc import Callable
 from typing import Any
@@ -278,6 +279,15 @@ def test_core_gemm_names_the_missing_isa() -> None:
     if not missing:
         pytest.skip("this CPU runs every ISA")
     expect(ValueError, lambda: _core.gemm(zeros(3, 4), zeros(4, 6), zeros(3, 6), missing[-1]), missing[-1])
+
+
+def test_core_takes_float32_by_equivalence_and_refuses_other_byte_orders() -> None:
+    # An unpickled array's dtype equals np.float32 without being the same object.
+    x = pickle.loads(pickle.dumps(np.arange(-2, 2, dtype=np.float32), protocol=5))
+    out = np.empty(4, np.float32)
+    _core.relu(x, out)
+    np.testing.assert_array_equal(out, [0, 0, 0, 1])
+    expect(TypeError, lambda: _core.relu(x.astype(">f4"), out), "input must be float32")
 
 
 @pytest.mark.parametrize("args", [
