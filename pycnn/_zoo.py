@@ -59,3 +59,15 @@ def input_shape_for(name: str, batch: int = 1) -> tuple[int, int, int, int]:
     check_model_name(name)
     return (batch, 3, 224, 224)
 
+
+def model_for_weights_file(path: str) -> str | None:
+    """The model a checkpoint's file name names, as torchvision names its files ("resnet50-0676ba61.pth" →
+    "resnet50"); None when the name names no model pycnn builds."""
+    from .models._torchvision_files import TORCHVISION_FILES
+
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    for model, files in TORCHVISION_FILES.items():
+        if name in files.values():
+            return model
+    stem = name.split("-", 1)[0] if "-" in name else None
+    return stem if stem in MODEL_NAMES else None

@@ -19,6 +19,7 @@ commands:
   bench      time the classic CNNs in pycnn beside PyTorch, ONNX Runtime and OpenVINO (the default command)
   summary    a model's layers: output shapes, parameters, multiply-accumulates
   plot       charts (complexity: ImageNet accuracy vs operations, with pycnn's latency here)
+  predict    classify image files with a classic network and its weights file, to CSV or JSON Lines
 
 `pycnn` with no command runs `pycnn bench`; `pycnn COMMAND --help` explains each command."""
 
@@ -28,6 +29,7 @@ examples:
   pycnn bench --models resnet50 --batch 8 --threads 2 --json resnet50.json
   pycnn summary vgg16 --input 1,3,224,224
   pycnn plot complexity --out complexity.png
+  pycnn predict --weights resnet50-0676ba61.pth photos/ --output labels.csv
   pycnn --info                            # build, ISA and threads, for bug reports"""
 
 BENCH_DESCRIPTION = f"""\
@@ -178,6 +180,35 @@ def _add_plot_parser(commands: argparse._SubParsersAction) -> None:  # type: ign
     complexity.set_defaults(run=_plot_complexity)
 
 
+def _add_predict_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    predict = commands.add_parser(
+        "predict", help="classify image files with a classic network and its weights, to CSV or JSON Lines",
+        description="Classifies image files (JPEG, PNG, ...; Pillow decodes them) with a classic network and its "
+                    "weights file, with torchvision's ImageNet preprocessing (shorter side resized to 256, centre "
+                    "224x224 crop, normalised), and writes each file's top-k ImageNet classes and probabilities, "
+                    "or why it could not be read, to --output (.csv or .jsonl) as batches finish. Files are "
+                    "decoded by threads while the model runs. An interrupted run continues with --resume.")
+    predict.add_argument("inputs", nargs="+", metavar="INPUT",
+                         help="image files, folders (their images), glob patterns ('photos/**/*.jpg', quoted) or "
+                              ".txt/.lst files listing one path per line")
+    predict.add_argument("--weights", required=True, metavar="FILE",
+                         help="the checkpoint: a torchvision .pth file (e.g. resnet50-0676ba61.pth), .safetensors "
+                              "or .npz")
+    predict.add_argument("--model", type=_model_name, metavar="NAME",
+                         help="the architecture (default: the one the weights file's name names, as torchvision's "
+                              f"files do; known: {', '.join(_zoo.MODEL_NAMES)})")
+    predict.add_argument("--output", type=Path, required=True, metavar="FILE",
+                         help="results file, .csv or .jsonl; refused if it holds results, unless --resume")
+    predict.add_argument("--resume", action="store_true", help="skip the files already in --output, append the rest")
+    predict.add_argument("--batch", type=_positive_int, default=8, help="images per model call (default 8)")
+    predict.add_argument("--top-k", type=_positive_int, default=5, help="classes per file (default 5)")
+    predict.add_argument("--resize", type=_positive_int, default=256, help="shorter side before the crop (256)")
+    predict.add_argument("--crop", type=_positive_int, default=224, help="centre crop size (224)")
+    predict.add_argument("--decode-threads", type=_positive_int, default=2,
+                         help="threads decoding files while the model runs (default 2)")
+    predict.set_defaults(run=_predict)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pycnn", description=DESCRIPTION, epilog=EXAMPLES,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -187,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bench_parser(commands)
     _add_summary_parser(commands)
     _add_plot_parser(commands)
+    _add_predict_parser(commands)
     return parser
 
 
@@ -308,6 +340,43 @@ def _plot_complexity(args: argparse.Namespace) -> None:
     note = (f"latency: pycnn {_version()}, batch 1, {get_num_threads()} threads, {isa()}, median of {args.repeat} "
             "runs on this machine" if measure else "")
     print(f"wrote {plot_complexity(points, args.out, note=note)}")
+
+
+def _predict(args: argparse.Namespace) -> None:
+    from .predict import (
+        InputsError,
+        OutputError,
+        PillowMissingError,
+        Preprocessing,
+        check_results_file,
+        list_images,
+        predict,
+        require_pillow,
+    )
+
+    name = args.model or _zoo.model_for_weights_file(args.weights)
+    if name is None:
+        raise UsageError(f"--weights {args.weights}: its name names no model; say which with --model "
+                         f"(one of: {', '.join(_zoo.MODEL_NAMES)})")
+    if args.crop > args.resize:
+        raise UsageError(f"--crop {args.crop} is larger than --resize {args.resize}")
+    if not Path(args.weights).is_file():
+        raise UsageError(f"--weights {args.weights}: no such file")
+    try:
+        require_pillow()
+        list_images(args.inputs)
+        check_results_file(args.output, args.resume)
+    except (InputsError, OutputError) as error:
+        raise UsageError(str(error)) from None
+    except PillowMissingError as error:
+        raise CommandError(str(error)) from None
+    try:
+        model = _zoo.build_model(name, weights=args.weights)
+    except ValueError as error:  # WeightsFileError, StateDictError: a file that is not this model's weights
+        raise CommandError(f"--weights {args.weights}: {error}") from None
+    summary = predict(model, args.inputs, args.output, batch_size=args.batch, top_k=args.top_k, resume=args.resume,
+                      preprocessing=Preprocessing(args.resize, args.crop), decode_threads=args.decode_threads)
+    print(f"pycnn predict: {name}: {summary.line()}; results in {args.output}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

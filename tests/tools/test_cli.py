@@ -94,7 +94,7 @@ def test_bench_table_and_json_with_peers(tmp_path: Path) -> None:
     document = json.loads(out.read_text())
     assert set(document) == {"schema", "config", "machine", "settings", "peak_gflops", "results"}
     assert document["schema"] == "pycnn.bench/3"
-    assert document["config"] == {**pycnn.config(), "threads": 2}
+    assert document["config"] == {**pycnn.config(), "threads": 2, "threads_from": "set_num_threads"}
     assert document["machine"] == {"cpu": cpu_model(), "caches": cpu_caches()}
     settings = document["settings"]
     assert settings["models"] == ["resnet18"]

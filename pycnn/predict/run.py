@@ -1,0 +1,168 @@
+"""`pycnn predict` in one process: files decoded by a few threads while the model classifies the batch before.
+
+Pillow decodes and resizes with the GIL released, so the decoding threads run beside pycnn's kernels; they keep
+`prefetch` batches decoded ahead. A file that cannot be read or decoded becomes an error record in its place and
+the run goes on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..bench.progress import Progress
+from ..nn import Module
+from .images import IMAGENET, Preprocessing, list_images, require_pillow
+from .output import Record, ResultsFile
+
+# What keeps a file from being classified: unreadable, not an image, truncated, too large for Pillow.
+DECODE_ERRORS = (OSError, ValueError, SyntaxError)
+
+
+IMAGENET_LABELS_COUNT = 1000
+
+
+def imagenet_labels() -> list[str]:
+    """The names of ImageNet's 1000 classes, in the order of the classic networks' outputs."""
+    return resources.files(__package__).joinpath("imagenet_classes.txt").read_text("utf-8").splitlines()
+
+
+@dataclass
+class Summary:
+    classified: int = 0
+    errors: int = 0
+    skipped: int = 0  # already in the output (--resume)
+    seconds: float = 0.0
+    model_seconds: float = 0.0  # inside the model's calls
+    workers: int = 1
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def images_per_second(self) -> float:
+        return (self.classified + self.errors) / self.seconds if self.seconds else 0.0
+
+    def line(self) -> str:
+        share = f", {100 * self.model_seconds / self.seconds:.0f}% of the time in the model" if self.workers == 1 \
+            and self.seconds else ""
+        return (f"{self.classified} classified, {self.errors} errors, {self.skipped} already done; "
+                f"{self.images_per_second:.1f} images/s{share}")
+
+
+def top_classes(logits: np.ndarray, top_k: int, labels: list[str]) -> list[tuple[tuple[str, int, float], ...]]:
+    """Per row of `logits` (N, classes): the top_k (label, index, probability) by softmax, best first."""
+    z = logits.astype(np.float64)
+    z -= z.max(axis=1, keepdims=True)
+    probabilities = np.exp(z)
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    order = np.argsort(-probabilities, axis=1, kind="stable")[:, :top_k]
+    named = len(labels) == logits.shape[1]
+    return [tuple((labels[i] if named else f"class {i}", int(i), float(row[i])) for i in ranks)
+            for row, ranks in zip(probabilities, order, strict=True)]
+
+
+def classify(model: Module, items: list[tuple[str, np.ndarray | str]], top_k: int,
+             labels: list[str]) -> tuple[list[Record], float]:
+    """Records for (path, image or error message) items, in their order, and the seconds the model took."""
+    images = [image for _, image in items if isinstance(image, np.ndarray)]
+    tops: Iterator[tuple[tuple[str, int, float], ...]] = iter(())
+    seconds = 0.0
+    if images:
+        start = time.perf_counter()
+        logits = np.asarray(model(np.stack(images)))
+        seconds = time.perf_counter() - start
+        tops = iter(top_classes(logits.reshape(len(images), -1), top_k, labels))
+    return [Record(path, next(tops)) if isinstance(image, np.ndarray) else Record(path, error=image)
+            for path, image in items], seconds
+
+
+def decode(preprocessing: Preprocessing, path: str) -> np.ndarray | str:
+    """The file's image, or why it has none (an error record's message)."""
+    try:
+        return preprocessing.load(path)
+    except DECODE_ERRORS as error:
+        return f"{type(error).__name__}: {error}"
+
+
+def decoded_batches(paths: list[str], batch_size: int, preprocessing: Preprocessing, threads: int,
+                    prefetch: int = 2) -> Iterator[list[tuple[str, np.ndarray | str]]]:
+    """Batches of `batch_size` decoded images (with the error records between them), in the files' order, decoded
+    by `threads` threads up to `prefetch` batches ahead of the consumer."""
+    with ThreadPoolExecutor(max(1, threads), thread_name_prefix="pycnn-decode") as pool:
+        pending: deque[tuple[str, Future[np.ndarray | str]]] = deque()
+        upcoming = iter(paths)
+
+        def refill() -> None:
+            while len(pending) < batch_size * (prefetch + 1):
+                path = next(upcoming, None)
+                if path is None:
+                    return
+                pending.append((path, pool.submit(decode, preprocessing, path)))
+
+        refill()
+        items: list[tuple[str, np.ndarray | str]] = []
+        images = 0
+        while pending:
+            path, future = pending.popleft()
+            refill()
+            item = future.result()
+            items.append((path, item))
+            images += isinstance(item, np.ndarray)
+            if images == batch_size:
+                yield items
+                items, images = [], 0
+        if items:
+            yield items
+
+
+def predict(model: Module, sources: list[str], output: str | Path, *, batch_size: int = 8, top_k: int = 5,
+            resume: bool = False, preprocessing: Preprocessing = IMAGENET, decode_threads: int = 2,
+            progress: bool = True, on_batch: Callable[[list[Record]], Any] | None = None) -> Summary:
+    """Classifies the image files that `sources` name (folders, glob patterns, list files, files) with `model`
+    and writes each file's top_k ImageNet classes, or its error, to `output` (.csv or .jsonl) as batches finish.
+
+    With `resume`, the files already in `output` are skipped; without it, an `output` that holds results is
+    refused. `on_batch`, if given, sees each batch's records after they are written.
+    """
+    if batch_size < 1 or top_k < 1:
+        raise ValueError(f"batch_size {batch_size} and top_k {top_k} must be at least 1")
+    require_pillow()
+    start = time.perf_counter()
+    paths = list_images(sources)
+    results = ResultsFile(Path(output), top_k, resume)
+    summary = Summary()
+    try:
+        todo = [p for p in paths if p not in results.done]
+        summary.skipped = len(paths) - len(todo)
+        labels = imagenet_labels()
+        bar = Progress(len(todo), prefix="pycnn predict: ") if progress and todo else None
+        label = ""
+        model.eval()
+        for items in decoded_batches(todo, batch_size, preprocessing, decode_threads):
+            records, seconds = classify(model, items, top_k, labels)
+            results.write(records)
+            summary.model_seconds += seconds
+            summary.errors += sum(1 for r in records if r.error)
+            summary.classified += sum(1 for r in records if not r.error)
+            summary.seconds = time.perf_counter() - start
+            if bar is not None:
+                # On a terminal the bar shows the rate after every batch; a log gets a line per tenth of the run.
+                tenth = 10 * (bar.done + len(records)) * 10 // bar.total
+                if bar.terminal or not label.startswith(f"{tenth}%"):
+                    label = f"{tenth}%, {summary.images_per_second:.1f} images/s"
+                bar.advance(label, len(records))
+            if on_batch is not None:
+                on_batch(records)
+        if bar is not None:
+            bar.close()
+    finally:
+        results.close()
+    summary.seconds = time.perf_counter() - start
+    return summary
