@@ -205,7 +205,16 @@ def _add_predict_parser(commands: argparse._SubParsersAction) -> None:  # type: 
     predict.add_argument("--resize", type=_positive_int, default=256, help="shorter side before the crop (256)")
     predict.add_argument("--crop", type=_positive_int, default=224, help="centre crop size (224)")
     predict.add_argument("--decode-threads", type=_positive_int, default=2,
-                         help="threads decoding files while the model runs (default 2)")
+                         help="threads decoding files while the model runs (default 2; in this process only)")
+    predict.add_argument("--cluster", choices=["ray", "dask"],
+                         help="classify on a Ray (Ray Data) or Dask (distributed) cluster: one copy of the model "
+                              "per worker process, each with cores / workers threads (needs pycnn[cluster])")
+    predict.add_argument("--address", metavar="ADDR",
+                         help="with --cluster: the running cluster's address (Ray: 'auto' or host:port; Dask: "
+                              "the scheduler's tcp://host:port); default: a local cluster started for the run")
+    predict.add_argument("--workers", type=_positive_int, metavar="N",
+                         help="with --cluster: worker processes (default: one per CPU; Dask: a local cluster's "
+                              "only)")
     predict.set_defaults(run=_predict)
 
 
@@ -343,16 +352,9 @@ def _plot_complexity(args: argparse.Namespace) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from .predict import (
-        InputsError,
-        OutputError,
-        PillowMissingError,
-        Preprocessing,
-        check_results_file,
-        list_images,
-        predict,
-        require_pillow,
-    )
+    from .predict import ExtraMissingError, InputsError, OutputError, Preprocessing, check_results_file, predict
+    from .predict.extras import require
+    from .predict.images import list_images
 
     name = args.model or _zoo.model_for_weights_file(args.weights)
     if name is None:
@@ -360,22 +362,27 @@ def _predict(args: argparse.Namespace) -> None:
                          f"(one of: {', '.join(_zoo.MODEL_NAMES)})")
     if args.crop > args.resize:
         raise UsageError(f"--crop {args.crop} is larger than --resize {args.resize}")
+    if args.cluster is None and (args.address or args.workers):
+        raise UsageError("--address and --workers go with --cluster ray or --cluster dask")
     if not Path(args.weights).is_file():
         raise UsageError(f"--weights {args.weights}: no such file")
     try:
-        require_pillow()
+        require("pillow")
+        if args.cluster is not None:
+            require(args.cluster)
         list_images(args.inputs)
         check_results_file(args.output, args.resume)
     except (InputsError, OutputError) as error:
         raise UsageError(str(error)) from None
-    except PillowMissingError as error:
+    except ExtraMissingError as error:
         raise CommandError(str(error)) from None
     try:
         model = _zoo.build_model(name, weights=args.weights)
     except ValueError as error:  # WeightsFileError, StateDictError: a file that is not this model's weights
         raise CommandError(f"--weights {args.weights}: {error}") from None
     summary = predict(model, args.inputs, args.output, batch_size=args.batch, top_k=args.top_k, resume=args.resume,
-                      preprocessing=Preprocessing(args.resize, args.crop), decode_threads=args.decode_threads)
+                      preprocessing=Preprocessing(args.resize, args.crop), decode_threads=args.decode_threads,
+                      cluster=args.cluster, address=args.address, workers=args.workers)
     print(f"pycnn predict: {name}: {summary.line()}; results in {args.output}")
 
 

@@ -1,9 +1,9 @@
 """`pycnn predict`: classify image files with a classic network, in one process or on a Ray or Dask cluster."""
 
-from .images import IMAGENET, InputsError, PillowMissingError, Preprocessing, list_images, require_pillow
+from .extras import ExtraMissingError
+from .images import IMAGENET, InputsError, Preprocessing, list_images
 from .output import OutputError, Record, check_results_file
 from .run import IMAGENET_LABELS_COUNT, Summary, imagenet_labels, predict
 
-__all__ = ["predict", "Preprocessing", "Record", "Summary", "list_images", "imagenet_labels", "InputsError",
-           "OutputError", "check_results_file", "IMAGENET_LABELS_COUNT",
-           "IMAGENET", "PillowMissingError", "require_pillow"]
+__all__ = ["predict", "Preprocessing", "IMAGENET", "Record", "Summary", "list_images", "imagenet_labels",
+           "IMAGENET_LABELS_COUNT", "check_results_file", "InputsError", "OutputError", "ExtraMissingError"]

@@ -22,17 +22,6 @@ IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 
-class PillowMissingError(ImportError):
-    """Decoding images needs Pillow, which the `predict` extra installs."""
-
-
-def require_pillow() -> None:
-    try:
-        import PIL  # noqa: F401
-    except ImportError:
-        raise PillowMissingError('pycnn predict decodes images with Pillow: pip install "pycnn[predict]"') from None
-
-
 class InputsError(ValueError):
     """Inputs that name nothing to classify: the message names the input and what was expected."""
 

@@ -20,7 +20,8 @@ import numpy as np
 
 from ..bench.progress import Progress
 from ..nn import Module
-from .images import IMAGENET, Preprocessing, list_images, require_pillow
+from . import extras
+from .images import IMAGENET, Preprocessing, list_images
 from .output import Record, ResultsFile
 
 # What keeps a file from being classified: unreadable, not an image, truncated, too large for Pillow.
@@ -91,49 +92,64 @@ def decode(preprocessing: Preprocessing, path: str) -> np.ndarray | str:
         return f"{type(error).__name__}: {error}"
 
 
+def batches_of(paths: list[str], batch_size: int) -> list[list[str]]:
+    """Consecutive files, batch_size to a batch: every engine batches the same files together, so that each
+    image's logits are computed alike (a model's algorithms may depend on the batch size)."""
+    return [paths[i:i + batch_size] for i in range(0, len(paths), batch_size)]
+
+
 def decoded_batches(paths: list[str], batch_size: int, preprocessing: Preprocessing, threads: int,
                     prefetch: int = 2) -> Iterator[list[tuple[str, np.ndarray | str]]]:
-    """Batches of `batch_size` decoded images (with the error records between them), in the files' order, decoded
-    by `threads` threads up to `prefetch` batches ahead of the consumer."""
+    """The batches of batches_of, each file decoded (or its error), decoded by `threads` threads up to `prefetch`
+    batches ahead of the consumer."""
     with ThreadPoolExecutor(max(1, threads), thread_name_prefix="pycnn-decode") as pool:
-        pending: deque[tuple[str, Future[np.ndarray | str]]] = deque()
-        upcoming = iter(paths)
+        pending: deque[list[tuple[str, Future[np.ndarray | str]]]] = deque()
+        upcoming = iter(batches_of(paths, batch_size))
 
         def refill() -> None:
-            while len(pending) < batch_size * (prefetch + 1):
-                path = next(upcoming, None)
-                if path is None:
+            while len(pending) < prefetch + 1:
+                batch = next(upcoming, None)
+                if batch is None:
                     return
-                pending.append((path, pool.submit(decode, preprocessing, path)))
+                pending.append([(path, pool.submit(decode, preprocessing, path)) for path in batch])
 
         refill()
-        items: list[tuple[str, np.ndarray | str]] = []
-        images = 0
         while pending:
-            path, future = pending.popleft()
+            batch = pending.popleft()
             refill()
-            item = future.result()
-            items.append((path, item))
-            images += isinstance(item, np.ndarray)
-            if images == batch_size:
-                yield items
-                items, images = [], 0
-        if items:
-            yield items
+            yield [(path, future.result()) for path, future in batch]
+
+
+def local_batches(model: Module, paths: list[str], batch_size: int, top_k: int, preprocessing: Preprocessing,
+                  decode_threads: int) -> Iterator[tuple[list[Record], float]]:
+    """This process's engine: each batch's records and the seconds its model call took."""
+    labels = imagenet_labels()
+    model.eval()
+    for items in decoded_batches(paths, batch_size, preprocessing, decode_threads):
+        yield classify(model, items, top_k, labels)
 
 
 def predict(model: Module, sources: list[str], output: str | Path, *, batch_size: int = 8, top_k: int = 5,
             resume: bool = False, preprocessing: Preprocessing = IMAGENET, decode_threads: int = 2,
+            cluster: str | None = None, address: str | None = None, workers: int | None = None,
             progress: bool = True, on_batch: Callable[[list[Record]], Any] | None = None) -> Summary:
     """Classifies the image files that `sources` name (folders, glob patterns, list files, files) with `model`
     and writes each file's top_k ImageNet classes, or its error, to `output` (.csv or .jsonl) as batches finish.
 
     With `resume`, the files already in `output` are skipped; without it, an `output` that holds results is
-    refused. `on_batch`, if given, sees each batch's records after they are written.
+    refused. `cluster` "ray" or "dask" classifies on that engine's cluster at `address` (default: a local one
+    started for the run) with `workers` worker processes (default: one per CPU), each holding one copy of the
+    model and cores / workers threads; records then arrive in the order batches finish, each file once even when
+    a worker dies and its batch runs again. `on_batch`, if given, sees each batch's records after they are
+    written.
     """
     if batch_size < 1 or top_k < 1:
         raise ValueError(f"batch_size {batch_size} and top_k {top_k} must be at least 1")
-    require_pillow()
+    if cluster not in (None, "ray", "dask"):
+        raise ValueError(f"cluster {cluster!r}: pycnn predict runs on 'ray' or 'dask', or in this process (None)")
+    extras.require("pillow")
+    if cluster is not None:
+        extras.require(cluster)
     start = time.perf_counter()
     paths = list_images(sources)
     results = ResultsFile(Path(output), top_k, resume)
@@ -141,12 +157,11 @@ def predict(model: Module, sources: list[str], output: str | Path, *, batch_size
     try:
         todo = [p for p in paths if p not in results.done]
         summary.skipped = len(paths) - len(todo)
-        labels = imagenet_labels()
         bar = Progress(len(todo), prefix="pycnn predict: ") if progress and todo else None
         label = ""
-        model.eval()
-        for items in decoded_batches(todo, batch_size, preprocessing, decode_threads):
-            records, seconds = classify(model, items, top_k, labels)
+        for records, seconds in _engine(cluster, model, todo, batch_size, top_k, preprocessing, decode_threads,
+                                        address, workers, summary):
+            records = [r for r in records if r.path not in results.done]  # a batch run again after a failure
             results.write(records)
             summary.model_seconds += seconds
             summary.errors += sum(1 for r in records if r.error)
@@ -166,3 +181,19 @@ def predict(model: Module, sources: list[str], output: str | Path, *, batch_size
         results.close()
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _engine(cluster: str | None, model: Module, paths: list[str], batch_size: int, top_k: int,
+            preprocessing: Preprocessing, decode_threads: int, address: str | None, workers: int | None,
+            summary: Summary) -> Iterator[tuple[list[Record], float]]:
+    if not paths:
+        return iter(())
+    if cluster is None:
+        return local_batches(model, paths, batch_size, top_k, preprocessing, decode_threads)
+    if cluster == "ray":
+        from .on_ray import ray_batches
+
+        return ray_batches(model, paths, batch_size, top_k, preprocessing, address, workers, summary)
+    from .on_dask import dask_batches
+
+    return dask_batches(model, paths, batch_size, top_k, preprocessing, address, workers, summary)
