@@ -352,9 +352,10 @@ def _plot_complexity(args: argparse.Namespace) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from .predict import ExtraMissingError, InputsError, OutputError, Preprocessing, check_results_file, predict
+    from .predict import Cluster, ExtraMissingError, InputsError, OutputError, Preprocessing, predict
     from .predict.extras import require
     from .predict.images import list_images
+    from .predict.output import check_results_file
 
     name = args.model or _zoo.model_for_weights_file(args.weights)
     if name is None:
@@ -382,7 +383,7 @@ def _predict(args: argparse.Namespace) -> None:
         raise CommandError(f"--weights {args.weights}: {error}") from None
     summary = predict(model, args.inputs, args.output, batch_size=args.batch, top_k=args.top_k, resume=args.resume,
                       preprocessing=Preprocessing(args.resize, args.crop), decode_threads=args.decode_threads,
-                      cluster=args.cluster, address=args.address, workers=args.workers)
+                      cluster=None if args.cluster is None else Cluster(args.cluster, args.address, args.workers))
     print(f"pycnn predict: {name}: {summary.line()}; results in {args.output}")
 
 

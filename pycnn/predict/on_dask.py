@@ -13,7 +13,7 @@ from typing import Any
 from ..nn import Module
 from .images import Preprocessing
 from .output import Record
-from .run import Summary, batches_of
+from .run import Cluster, Summary, batches_of
 from .worker import Classifier, threads_per_worker
 
 
@@ -53,18 +53,20 @@ def worker_threads(client: Any) -> dict[str, int]:
 
 
 def dask_batches(model: Module, paths: list[str], batch_size: int, top_k: int, preprocessing: Preprocessing,
-                 address: str | None, workers: int | None, summary: Summary) -> Iterator[tuple[list[Record], float]]:
+                 cluster: Cluster, summary: Summary) -> Iterator[tuple[list[Record], float]]:
     from distributed import Client, LocalCluster, as_completed
 
-    cluster = None
-    if address is None:  # a local cluster for this run: one single-threaded process per worker
+    local = None
+    if cluster.address is None:  # a local cluster for this run: one single-threaded process per worker
         from .._threads import usable_cpus
 
-        cluster = LocalCluster(n_workers=workers or usable_cpus(), threads_per_worker=1, processes=True,
-                               dashboard_address=":0")
-    client = Client(address if cluster is None else cluster)
+        local = LocalCluster(n_workers=cluster.workers or usable_cpus(), threads_per_worker=1, processes=True,
+                             dashboard_address=":0")
+    client = Client(cluster.address if local is None else local)
     try:
         threads = worker_threads(client)
+        if cluster.threads is not None:
+            threads = dict.fromkeys(threads, cluster.threads)
         summary.workers = len(threads)
         shared = client.scatter(model, broadcast=True)
         futures = client.map(classify_on_worker, batches_of(paths, batch_size), model=shared, top_k=top_k,
@@ -73,5 +75,5 @@ def dask_batches(model: Module, paths: list[str], batch_size: int, top_k: int, p
             yield future.result()
     finally:
         client.close()
-        if cluster is not None:
-            cluster.close()
+        if local is not None:
+            local.close()

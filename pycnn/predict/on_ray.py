@@ -17,7 +17,7 @@ import numpy as np
 from ..nn import Module
 from .images import Preprocessing
 from .output import Record
-from .run import Summary, batches_of
+from .run import Cluster, Summary, batches_of
 from .worker import Classifier, threads_per_worker
 
 
@@ -41,20 +41,20 @@ class RayClassifier:
 
 
 def ray_batches(model: Module, paths: list[str], batch_size: int, top_k: int, preprocessing: Preprocessing,
-                address: str | None, workers: int | None, summary: Summary) -> Iterator[tuple[list[Record], float]]:
+                cluster: Cluster, summary: Summary) -> Iterator[tuple[list[Record], float]]:
     import ray
     import ray.data
 
     started = not ray.is_initialized()
     if started:  # the cluster at `address`, or a local one for this run
-        ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+        ray.init(address=cluster.address, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
     try:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         logging.getLogger("ray.data").setLevel(logging.WARNING)  # pycnn predict draws its own progress
         cores = int(ray.cluster_resources().get("CPU", 1))
-        summary.workers = workers or cores
-        threads = threads_per_worker(cores, summary.workers)
+        summary.workers = cluster.workers or cores
+        threads = cluster.threads or threads_per_worker(cores, summary.workers)
         batches = batches_of(paths, batch_size)
         dataset = ray.data.from_items([{"paths": json.dumps(batch)} for batch in batches],
                                       override_num_blocks=len(batches))

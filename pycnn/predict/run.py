@@ -36,6 +36,26 @@ def imagenet_labels() -> list[str]:
     return resources.files(__package__).joinpath("imagenet_classes.txt").read_text("utf-8").splitlines()
 
 
+@dataclass(frozen=True)
+class Cluster:
+    """Where a cluster run classifies: `engine` "ray" or "dask"; the running cluster at `address` (default: a
+    local one started for the run); `workers` worker processes (default: one per CPU); `threads` of pycnn in each
+    (default: the worker's share of its host's cores, so that workers × threads = cores)."""
+
+    engine: str
+    address: str | None = None
+    workers: int | None = None
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.engine not in ("ray", "dask"):
+            raise ValueError(f"cluster engine {self.engine!r}: pycnn predict runs on 'ray' or 'dask'")
+        for name in ("workers", "threads"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"cluster {name} {value}: must be at least 1")
+
+
 @dataclass
 class Summary:
     classified: int = 0
@@ -131,25 +151,24 @@ def local_batches(model: Module, paths: list[str], batch_size: int, top_k: int, 
 
 def predict(model: Module, sources: list[str], output: str | Path, *, batch_size: int = 8, top_k: int = 5,
             resume: bool = False, preprocessing: Preprocessing = IMAGENET, decode_threads: int = 2,
-            cluster: str | None = None, address: str | None = None, workers: int | None = None,
-            progress: bool = True, on_batch: Callable[[list[Record]], Any] | None = None) -> Summary:
+            cluster: Cluster | str | None = None, progress: bool = True,
+            on_batch: Callable[[list[Record]], Any] | None = None) -> Summary:
     """Classifies the image files that `sources` name (folders, glob patterns, list files, files) with `model`
     and writes each file's top_k ImageNet classes, or its error, to `output` (.csv or .jsonl) as batches finish.
 
     With `resume`, the files already in `output` are skipped; without it, an `output` that holds results is
-    refused. `cluster` "ray" or "dask" classifies on that engine's cluster at `address` (default: a local one
-    started for the run) with `workers` worker processes (default: one per CPU), each holding one copy of the
-    model and cores / workers threads; records then arrive in the order batches finish, each file once even when
-    a worker dies and its batch runs again. `on_batch`, if given, sees each batch's records after they are
+    refused. `cluster` ("ray", "dask" or a Cluster) classifies on that engine's workers, each holding one copy
+    of the model; records then arrive in the order batches finish, each file once even when a worker dies and
+    its batch runs again. `on_batch`, if given, sees each batch's records after they are
     written.
     """
     if batch_size < 1 or top_k < 1:
         raise ValueError(f"batch_size {batch_size} and top_k {top_k} must be at least 1")
-    if cluster not in (None, "ray", "dask"):
-        raise ValueError(f"cluster {cluster!r}: pycnn predict runs on 'ray' or 'dask', or in this process (None)")
+    if isinstance(cluster, str):
+        cluster = Cluster(cluster)
     extras.require("pillow")
     if cluster is not None:
-        extras.require(cluster)
+        extras.require(cluster.engine)
     start = time.perf_counter()
     paths = list_images(sources)
     results = ResultsFile(Path(output), top_k, resume)
@@ -160,7 +179,7 @@ def predict(model: Module, sources: list[str], output: str | Path, *, batch_size
         bar = Progress(len(todo), prefix="pycnn predict: ") if progress and todo else None
         label = ""
         for records, seconds in _engine(cluster, model, todo, batch_size, top_k, preprocessing, decode_threads,
-                                        address, workers, summary):
+                                        summary):
             records = [r for r in records if r.path not in results.done]  # a batch run again after a failure
             results.write(records)
             summary.model_seconds += seconds
@@ -183,17 +202,17 @@ def predict(model: Module, sources: list[str], output: str | Path, *, batch_size
     return summary
 
 
-def _engine(cluster: str | None, model: Module, paths: list[str], batch_size: int, top_k: int,
-            preprocessing: Preprocessing, decode_threads: int, address: str | None, workers: int | None,
+def _engine(cluster: Cluster | None, model: Module, paths: list[str], batch_size: int, top_k: int,
+            preprocessing: Preprocessing, decode_threads: int,
             summary: Summary) -> Iterator[tuple[list[Record], float]]:
     if not paths:
         return iter(())
     if cluster is None:
         return local_batches(model, paths, batch_size, top_k, preprocessing, decode_threads)
-    if cluster == "ray":
+    if cluster.engine == "ray":
         from .on_ray import ray_batches
 
-        return ray_batches(model, paths, batch_size, top_k, preprocessing, address, workers, summary)
+        return ray_batches(model, paths, batch_size, top_k, preprocessing, cluster, summary)
     from .on_dask import dask_batches
 
-    return dask_batches(model, paths, batch_size, top_k, preprocessing, address, workers, summary)
+    return dask_batches(model, paths, batch_size, top_k, preprocessing, cluster, summary)

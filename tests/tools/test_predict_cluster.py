@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 import pycnn
-from pycnn.predict import Preprocessing, Record, predict
+from pycnn.predict import Cluster, Preprocessing, Record, predict
 
 SMALL = Preprocessing(resize=72, crop=64)  # small images: the test is about the engines, not the model
 
@@ -72,7 +72,7 @@ def test_a_cluster_run_equals_the_single_process_one_despite_a_killed_worker(
             killed.append(workers[0])
             os.kill(workers[0], signal.SIGKILL)
 
-    summary = predict(model, [str(photos)], out, batch_size=4, preprocessing=SMALL, cluster=engine, workers=2,
+    summary = predict(model, [str(photos)], out, batch_size=4, preprocessing=SMALL, cluster=Cluster(engine, workers=2),
                       progress=False, on_batch=kill_a_worker)
     assert killed and summary.workers == 2
     lines = out.read_text().splitlines()
