@@ -56,7 +56,7 @@ def run(model: pycnn.nn.Module, folder: Path, out: Path, batch: int, engine: str
     after_first = sum(n for _, n in arrivals[1:])
     return {"images_per_s": summary.images_per_second, "steady_images_per_s": after_first / (last - first),
             "model_share": summary.model_seconds / summary.seconds if engine is None else float("nan"),
-            "seconds": summary.seconds}
+            "seconds": summary.seconds, "threads_by_worker": summary.threads_by_worker}
 
 
 def main() -> None:

@@ -31,6 +31,10 @@ def use_default() -> None:
     _core.set_num_threads(threads)
 
 
+def get_num_threads() -> int:
+    return int(_core.get_num_threads())
+
+
 def set_num_threads(threads: int) -> None:
     global source
     _core.set_num_threads(threads)

@@ -12,13 +12,12 @@ from typing import Any
 
 from ..nn import Module
 from .images import Preprocessing
-from .output import Record
-from .run import Cluster, Summary, batches_of
+from .run import BatchResult, Cluster, Summary, batches_of
 from .worker import Classifier, threads_per_worker
 
 
 def classify_on_worker(paths: list[str], model: Module, top_k: int, preprocessing: Preprocessing,
-                       threads: dict[str, int]) -> tuple[list[Record], float]:
+                       threads: dict[str, int]) -> BatchResult:
     """One task: the worker's Classifier for `model`, made on its first task and kept on the worker; `threads`
     by worker address."""
     from distributed import get_worker
@@ -53,7 +52,7 @@ def worker_threads(client: Any) -> dict[str, int]:
 
 
 def dask_batches(model: Module, paths: list[str], batch_size: int, top_k: int, preprocessing: Preprocessing,
-                 cluster: Cluster, summary: Summary) -> Iterator[tuple[list[Record], float]]:
+                 cluster: Cluster, summary: Summary) -> Iterator[BatchResult]:
     from distributed import Client, LocalCluster, as_completed
 
     local = None

@@ -17,7 +17,7 @@ import numpy as np
 from ..nn import Module
 from .images import Preprocessing
 from .output import Record
-from .run import Cluster, Summary, batches_of
+from .run import BatchResult, Cluster, Summary, batches_of
 from .worker import Classifier, threads_per_worker
 
 
@@ -33,15 +33,17 @@ class RayClassifier:
         self.classifier = Classifier(model, top_k, Preprocessing(resize, crop), threads)
 
     def __call__(self, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        records, seconds = self.classifier([path for row in rows["paths"] for path in json.loads(str(row))])
-        return {"path": np.array([r.path for r in records], dtype=object),
-                "error": np.array([r.error for r in records], dtype=object),
-                "top": np.array([json.dumps(r.top) for r in records], dtype=object),
-                "seconds": np.full(len(records), seconds / len(records))}
+        result = self.classifier([path for row in rows["paths"] for path in json.loads(str(row))])
+        n = len(result.records)
+        return {"path": np.array([r.path for r in result.records], dtype=object),
+                "error": np.array([r.error for r in result.records], dtype=object),
+                "top": np.array([json.dumps(r.top) for r in result.records], dtype=object),
+                "seconds": np.full(n, result.model_seconds / n), "worker": np.full(n, result.worker, dtype=object),
+                "threads": np.full(n, result.threads)}
 
 
 def ray_batches(model: Module, paths: list[str], batch_size: int, top_k: int, preprocessing: Preprocessing,
-                cluster: Cluster, summary: Summary) -> Iterator[tuple[list[Record], float]]:
+                cluster: Cluster, summary: Summary) -> Iterator[BatchResult]:
     import ray
     import ray.data
 
@@ -67,7 +69,8 @@ def ray_batches(model: Module, paths: list[str], batch_size: int, top_k: int, pr
             records = [Record(str(path), tuple((str(label), int(index), float(p))
                                                for label, index, p in json.loads(str(top))), str(error))
                        for path, error, top in zip(batch["path"], batch["error"], batch["top"], strict=True)]
-            yield records, float(np.sum(batch["seconds"]))
+            yield BatchResult(records, float(np.sum(batch["seconds"])), str(batch["worker"][0]),
+                              int(batch["threads"][0]))
     finally:
         if started:
             ray.shutdown()

@@ -7,6 +7,8 @@ the run goes on.
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -18,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _threads
 from ..bench.progress import Progress
 from ..nn import Module
 from . import extras
@@ -56,6 +59,21 @@ class Cluster:
                 raise ValueError(f"cluster {name} {value}: must be at least 1")
 
 
+@dataclass(frozen=True)
+class BatchResult:
+    """What an engine gives back for one batch: its records in the files' order, the seconds its model call took,
+    and which worker process ran it ("host:pid") with how many of pycnn's threads."""
+
+    records: list[Record]
+    model_seconds: float
+    worker: str
+    threads: int
+
+
+def this_worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 @dataclass
 class Summary:
     classified: int = 0
@@ -64,16 +82,18 @@ class Summary:
     seconds: float = 0.0
     model_seconds: float = 0.0  # inside the model's calls
     workers: int = 1
-    notes: list[str] = field(default_factory=list)
+    threads_by_worker: dict[str, int] = field(default_factory=dict)  # as the workers reported them
 
     @property
     def images_per_second(self) -> float:
         return (self.classified + self.errors) / self.seconds if self.seconds else 0.0
 
     def line(self) -> str:
+        threads = sorted(set(self.threads_by_worker.values()))
+        ran = f"{len(self.threads_by_worker)} worker(s) × {'/'.join(map(str, threads))} thread(s); " if threads else ""
         share = f", {100 * self.model_seconds / self.seconds:.0f}% of the time in the model" if self.workers == 1 \
             and self.seconds else ""
-        return (f"{self.classified} classified, {self.errors} errors, {self.skipped} already done; "
+        return (f"{self.classified} classified, {self.errors} errors, {self.skipped} already done; {ran}"
                 f"{self.images_per_second:.1f} images/s{share}")
 
 
@@ -89,9 +109,8 @@ def top_classes(logits: np.ndarray, top_k: int, labels: list[str]) -> list[tuple
             for row, ranks in zip(probabilities, order, strict=True)]
 
 
-def classify(model: Module, items: list[tuple[str, np.ndarray | str]], top_k: int,
-             labels: list[str]) -> tuple[list[Record], float]:
-    """Records for (path, image or error message) items, in their order, and the seconds the model took."""
+def classify(model: Module, items: list[tuple[str, np.ndarray | str]], top_k: int, labels: list[str]) -> BatchResult:
+    """Records for (path, image or error message) items, in their order, with the seconds the model took."""
     images = [image for _, image in items if isinstance(image, np.ndarray)]
     tops: Iterator[tuple[tuple[str, int, float], ...]] = iter(())
     seconds = 0.0
@@ -100,8 +119,9 @@ def classify(model: Module, items: list[tuple[str, np.ndarray | str]], top_k: in
         logits = np.asarray(model(np.stack(images)))
         seconds = time.perf_counter() - start
         tops = iter(top_classes(logits.reshape(len(images), -1), top_k, labels))
-    return [Record(path, next(tops)) if isinstance(image, np.ndarray) else Record(path, error=image)
-            for path, image in items], seconds
+    records = [Record(path, next(tops)) if isinstance(image, np.ndarray) else Record(path, error=image)
+               for path, image in items]
+    return BatchResult(records, seconds, this_worker(), _threads.get_num_threads())
 
 
 def decode(preprocessing: Preprocessing, path: str) -> np.ndarray | str:
@@ -141,8 +161,8 @@ def decoded_batches(paths: list[str], batch_size: int, preprocessing: Preprocess
 
 
 def local_batches(model: Module, paths: list[str], batch_size: int, top_k: int, preprocessing: Preprocessing,
-                  decode_threads: int) -> Iterator[tuple[list[Record], float]]:
-    """This process's engine: each batch's records and the seconds its model call took."""
+                  decode_threads: int) -> Iterator[BatchResult]:
+    """This process's engine."""
     labels = imagenet_labels()
     model.eval()
     for items in decoded_batches(paths, batch_size, preprocessing, decode_threads):
@@ -178,11 +198,11 @@ def predict(model: Module, sources: list[str], output: str | Path, *, batch_size
         summary.skipped = len(paths) - len(todo)
         bar = Progress(len(todo), prefix="pycnn predict: ") if progress and todo else None
         label = ""
-        for records, seconds in _engine(cluster, model, todo, batch_size, top_k, preprocessing, decode_threads,
-                                        summary):
-            records = [r for r in records if r.path not in results.done]  # a batch run again after a failure
+        for batch in _engine(cluster, model, todo, batch_size, top_k, preprocessing, decode_threads, summary):
+            records = [r for r in batch.records if r.path not in results.done]  # a batch run again after a failure
             results.write(records)
-            summary.model_seconds += seconds
+            summary.model_seconds += batch.model_seconds
+            summary.threads_by_worker[batch.worker] = batch.threads
             summary.errors += sum(1 for r in records if r.error)
             summary.classified += sum(1 for r in records if not r.error)
             summary.seconds = time.perf_counter() - start
@@ -204,7 +224,7 @@ def predict(model: Module, sources: list[str], output: str | Path, *, batch_size
 
 def _engine(cluster: Cluster | None, model: Module, paths: list[str], batch_size: int, top_k: int,
             preprocessing: Preprocessing, decode_threads: int,
-            summary: Summary) -> Iterator[tuple[list[Record], float]]:
+            summary: Summary) -> Iterator[BatchResult]:
     if not paths:
         return iter(())
     if cluster is None:

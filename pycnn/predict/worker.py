@@ -5,8 +5,7 @@ from __future__ import annotations
 from .. import _threads
 from ..nn import Module
 from .images import Preprocessing
-from .output import Record
-from .run import classify, decode, imagenet_labels
+from .run import BatchResult, classify, decode, imagenet_labels
 
 
 class Classifier:
@@ -18,8 +17,7 @@ class Classifier:
         self.model, self.top_k, self.preprocessing = model.eval(), top_k, preprocessing
         self.labels = imagenet_labels()
 
-    def __call__(self, paths: list[str]) -> tuple[list[Record], float]:
-        """The files' records, in their order, and the seconds the model took."""
+    def __call__(self, paths: list[str]) -> BatchResult:
         return classify(self.model, [(p, decode(self.preprocessing, p)) for p in paths], self.top_k, self.labels)
 
 

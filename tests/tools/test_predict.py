@@ -85,6 +85,7 @@ def test_predict_gives_torchs_top5_and_reports_bad_files(tmp_path: Path, photos:
     assert records[0]["error"].startswith("UnidentifiedImageError: cannot identify image file")
     assert records[-1]["error"].startswith("OSError: image file is truncated")
     assert (summary.classified, summary.errors, summary.skipped) == (5, 2, 0)
+    assert list(summary.threads_by_worker.values()) == [pycnn.get_num_threads()]
     labels = imagenet_labels()
     for record in records[1:-1]:
         indices, probabilities = torch_top5(net, Path(record["path"]))

@@ -75,6 +75,9 @@ def test_a_cluster_run_equals_the_single_process_one_despite_a_killed_worker(
     summary = predict(model, [str(photos)], out, batch_size=4, preprocessing=SMALL, cluster=Cluster(engine, workers=2),
                       progress=False, on_batch=kill_a_worker)
     assert killed and summary.workers == 2
+    # 2 workers on this machine's cores: each uses its share; the killed one's replacement reports too.
+    expected_threads = max(1, len(os.sched_getaffinity(0)) // 2)
+    assert len(summary.threads_by_worker) >= 2 and set(summary.threads_by_worker.values()) == {expected_threads}
     lines = out.read_text().splitlines()
     paths = [json.loads(line)["path"] for line in lines]
     assert len(paths) == len(set(paths)) == 41  # every file once
