@@ -142,7 +142,7 @@ def softmax(input: Any, dim: int) -> Result:
     """exp(x) / sum(exp(x)) along ``dim``, computed with the maximum subtracted."""
     backend = backends.for_arrays("softmax", input=input)
     x = backend.asarray(input, "softmax: input")
-    return _elementwise(backend, Op("softmax", view=softmax_view(x.shape, dim)), x, input)
+    return _elementwise(backend, Op("softmax", view=softmax_view(x.shape, dim, "softmax")), x, input)
 
 
 def local_response_norm(input: Any, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Result:
@@ -220,7 +220,7 @@ def log_softmax(input: Any, dim: int) -> Result:
     """log(softmax(x)) along ``dim``, computed as x − max − log Σ exp(x − max)."""
     backend = backends.for_arrays("log_softmax", input=input)
     x = backend.asarray(input, "log_softmax: input")
-    return _elementwise(backend, Op("log_softmax", view=softmax_view(x.shape, dim)), x, input)
+    return _elementwise(backend, Op("log_softmax", view=softmax_view(x.shape, dim, "log_softmax")), x, input)
 
 
 def pad(input: Any, pad: Any, mode: str = "constant", value: float | None = None) -> Result:

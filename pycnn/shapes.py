@@ -18,7 +18,7 @@ from ._args import as_float32, int_tuple, integer, normalise_dim, padding4, posi
 
 
 def window_size(size: int, kernel: int, stride: int, pad_before: int, pad_after: int, dilation: int,
-                ceil_mode: bool = False) -> int:
+                ceil_mode: bool) -> int:
     """Output length along one axis; raises ValueError when no window fits.
 
     A window must fit the padded input, except that with ``ceil_mode`` (pooling) the last one may run past
@@ -178,9 +178,9 @@ def check_linear_shapes(input_shape: tuple[int, ...], weight_shape: tuple[int, .
                          f"got {bias_shape}")
 
 
-def softmax_view(shape: tuple[int, ...], dim: Any) -> tuple[int, int, int]:
-    """(outer, dim, inner): the shape softmax's kernels see an array of `shape` as."""
-    d = normalise_dim(dim, len(shape), "softmax: dim")
+def softmax_view(shape: tuple[int, ...], dim: Any, op: str) -> tuple[int, int, int]:
+    """(outer, dim, inner): the shape the kernels of `op` (softmax, log_softmax) see an array of `shape` as."""
+    d = normalise_dim(dim, len(shape), f"{op}: dim")
     shape = shape if shape else (1,)
     return int(np.prod(shape[:d])), shape[d], int(np.prod(shape[d + 1:]))
 
@@ -257,7 +257,7 @@ def pad_arguments(shape: tuple[int, ...], pad: Any, mode: str, value: Any) -> tu
         pads[len(shape) - 1 - i] = (amounts[2 * i], amounts[2 * i + 1])
     out_shape = tuple(size + a + b for size, (a, b) in zip(shape, pads, strict=True))
     for axis, (size, (a, b)) in enumerate(zip(shape, pads, strict=True)):
-        if size + a + b < 0 or (size + a + b == 0 and size > 0 and (a or b)):
+        if size + a + b < 0 or (size + a + b == 0 and size > 0):
             raise ValueError(f"pad: amounts {(a, b)} leave dimension {axis} of shape {shape} with no elements")
         if mode == "reflect" and (a >= size or b >= size):
             raise ValueError(f"pad: reflect padding of {(a, b)} must be below the size {size} of dimension {axis} "

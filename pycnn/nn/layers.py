@@ -359,7 +359,7 @@ class Softmax(Layer):
         return F.softmax(x, self._dim(np.ndim(x)))
 
     def op(self, input_shape: Shape) -> Op:
-        return Op("softmax", view=softmax_view(input_shape, self._dim(len(input_shape))))
+        return Op("softmax", view=softmax_view(input_shape, self._dim(len(input_shape)), "Softmax"))
 
 
 class Sequential(Module):

@@ -1,0 +1,82 @@
+"""Every op looks at where each of its arrays lives before it runs: arrays on two sides are refused, naming the op
+and the arguments on each side, and device arrays where there is no CUDA device are refused naming the op."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import pycnn
+import pycnn.functional as F
+
+
+class FakeDeviceArray:
+    """What a CUDA array looks like to pycnn (torch CUDA tensors and CuPy arrays have the same attribute)."""
+
+    @property
+    def __cuda_array_interface__(self) -> dict[str, Any]:
+        return {}
+
+
+GPU = FakeDeviceArray()
+X, W = np.zeros((1, 3, 5, 5), np.float32), np.zeros((4, 3, 3, 3), np.float32)
+ONES = np.ones(3, np.float32)
+
+# call with one array on the device and the others on the host -> (op, arguments on the device, on the host)
+MIXED: dict[str, tuple[Callable[[], Any], str, str, str]] = {
+    "conv2d weight": (lambda: F.conv2d(X, GPU), "conv2d", "weight", "input"),
+    "conv2d bias": (lambda: F.conv2d(X, W, GPU), "conv2d", "bias", "input, weight"),
+    "conv2d input": (lambda: F.conv2d(GPU, W, ONES), "conv2d", "input", "weight, bias"),
+    "linear weight": (lambda: F.linear(X, GPU), "linear", "weight", "input"),
+    "linear bias": (lambda: F.linear(X, W, GPU), "linear", "bias", "input, weight"),
+    "linear input": (lambda: F.linear(GPU, W, ONES), "linear", "input", "weight, bias"),
+    "batch_norm input": (lambda: F.batch_norm(GPU, ONES, ONES, ONES, ONES), "batch_norm", "input",
+                         "running_mean, running_var, weight, bias"),
+    "batch_norm running_mean": (lambda: F.batch_norm(X, GPU, ONES), "batch_norm", "running_mean",
+                                "input, running_var"),
+    "batch_norm running_var": (lambda: F.batch_norm(X, ONES, GPU), "batch_norm", "running_var",
+                               "input, running_mean"),
+    "batch_norm weight": (lambda: F.batch_norm(X, ONES, ONES, GPU), "batch_norm", "weight",
+                          "input, running_mean, running_var"),
+    "batch_norm bias": (lambda: F.batch_norm(X, ONES, ONES, None, GPU), "batch_norm", "bias",
+                        "input, running_mean, running_var"),
+}
+
+
+@pytest.mark.parametrize("name", MIXED)
+def test_arrays_on_two_sides_are_refused_by_name(name: str) -> None:
+    call, op, on_device, on_host = MIXED[name]
+    message = f"{op}: {on_device} on the CUDA device but {on_host} on the host:"
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}"):
+        call()
+
+
+# each op with its one array on the device
+ALONE: dict[str, Callable[[], Any]] = {
+    "max_pool2d": lambda: F.max_pool2d(GPU, 2),
+    "avg_pool2d": lambda: F.avg_pool2d(GPU, 2),
+    "adaptive_avg_pool2d": lambda: F.adaptive_avg_pool2d(GPU, 2),
+    "relu": lambda: F.relu(GPU),
+    "softmax": lambda: F.softmax(GPU, 1),
+    "local_response_norm": lambda: F.local_response_norm(GPU, 2),
+    "sigmoid": lambda: F.sigmoid(GPU),
+    "tanh": lambda: F.tanh(GPU),
+    "leaky_relu": lambda: F.leaky_relu(GPU),
+    "hardtanh": lambda: F.hardtanh(GPU),
+    "log_softmax": lambda: F.log_softmax(GPU, 1),
+    "pad": lambda: F.pad(GPU, (1, 1)),
+    "dropout": lambda: F.dropout(GPU, training=False),
+    "dropout2d": lambda: F.dropout2d(GPU, training=False),
+    "flatten": lambda: F.flatten(GPU),
+}
+
+
+@pytest.mark.skipif(pycnn.cuda.is_available(), reason="a CUDA device is here: device arrays run on it")
+@pytest.mark.parametrize("op", ALONE)
+def test_a_device_array_without_a_device_is_refused_naming_the_op(op: str) -> None:
+    with pytest.raises(pycnn.cuda.CudaUnavailableError, match=f"^{op}: this pycnn "):
+        ALONE[op]()
