@@ -323,6 +323,11 @@ def test_profile_takes_one_image_as_a_batch_of_one() -> None:
                                                           ("features.2", (1, 2, 3, 3))]
 
 
+def test_profile_names_the_model_in_input_errors() -> None:
+    with pytest.raises(TypeError, match=r"^TinyNet: input must hold real numbers, got dtype <U1 \(shape \(1, 1\)\)$"):
+        profile(TinyNet(), np.array([["a"]]))
+
+
 @pytest.mark.parametrize(("model", "shape", "message"), [
     (TinyNet(), (8, 8, 3), r"^TinyNet takes \(N, 3, H, W\) images, or one \(3, H, W\) image; got an input of shape "
                            r"\(8, 8, 3\), with 8 channels where 3 are expected: this looks like a channels-last "
