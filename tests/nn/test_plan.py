@@ -14,6 +14,9 @@ from test_models import logits, pycnn_model, randomise_batch_norm, torchvision_m
 
 import pycnn
 from pycnn import nn
+from pycnn.nn.plan import Plan, Step, profile
+from pycnn.nn.plan.memory import Memory
+from pycnn.nn.trace import Value
 
 from conftest import assert_close
 from reference import MODEL_RTOL
@@ -257,3 +260,178 @@ def test_output_survives_the_steps_after_it(rng: np.random.Generator) -> None:
     model, reference = pair(make)
     x = rng.standard_normal((1, 3, 9, 9), dtype=np.float32)
     assert_close(model(x), logits(reference, x), 1e-5)
+
+
+def head(lib: Any) -> Any:
+    """A convolution with BatchNorm and ReLU, a pool, a flatten and dropout (views), and two linear layers, the
+    first with ReLU."""
+    return lib.Sequential(lib.Conv2d(3, 4, 3, bias=False), lib.BatchNorm2d(4), lib.ReLU(), lib.MaxPool2d(2),
+                          lib.Flatten(), lib.Dropout(), lib.Linear(36, 5), lib.ReLU(), lib.Linear(5, 2))
+
+
+def test_describe_gives_each_step_what_was_fused_into_it_and_its_shape(rng: np.random.Generator) -> None:
+    model, reference = pair(head)
+    x = rng.standard_normal((2, 3, 8, 8), dtype=np.float32)
+    assert_close(model(x), logits(reference, x), 1e-5)
+    assert plan_of(model, x.shape).describe() == "\n".join([
+        "0 + 1 + 2 -> (2, 4, 6, 6)",
+        "3 -> (2, 4, 3, 3)",
+        "4 -> (2, 36)",
+        "5 -> (2, 36)",
+        "6 + 7 -> (2, 5)",
+        "8 -> (2, 2)",
+    ])
+
+
+def test_profile_times_each_step_that_computes(monkeypatch: pytest.MonkeyPatch, rng: np.random.Generator) -> None:
+    """One untimed run, then `repeat` timed ones; views (flatten, dropout) take no time and are left out."""
+    model, _ = pair(head)
+    runs: list[bool] = []
+    run = Plan.run
+
+    def counted(plan: Plan, x: Any, step_seconds: list[float] | None = None) -> Any:
+        runs.append(step_seconds is not None)
+        return run(plan, x, step_seconds)
+
+    monkeypatch.setattr(Plan, "run", counted)
+    steps = profile(model, rng.standard_normal((2, 3, 8, 8), dtype=np.float32), repeat=3)
+    assert runs == [False, True, True, True]
+    assert [(s.name, s.output_shape) for s in steps] == [
+        ("0 + 1 + 2", (2, 4, 6, 6)), ("3", (2, 4, 3, 3)), ("6 + 7", (2, 5)), ("8", (2, 2))]
+    assert all(isinstance(s.seconds, float) and 0 < s.seconds < 1 for s in steps)
+    runs.clear()
+    profile(model, np.zeros((1, 3, 8, 8), np.float32))
+    assert len(runs) == 11  # repeat=10 by default
+
+
+class TinyNet(nn.Module):
+    """A model of images, as the classic networks are: it takes (N, C, H, W) or one (C, H, W) image."""
+
+    takes_images = True
+
+    def __init__(self, convolution: bool = True) -> None:
+        super().__init__()
+        self.features = nn.Sequential(*([nn.Conv2d(3, 2, 3), nn.ReLU()] if convolution else []), nn.MaxPool2d(2))
+
+    def forward(self, x: Any) -> Any:
+        return self.features(x)
+
+
+def test_profile_takes_one_image_as_a_batch_of_one() -> None:
+    steps = profile(TinyNet(), np.ones((3, 8, 8), np.float32), repeat=1)
+    assert [(s.name, s.output_shape) for s in steps] == [("features.0 + features.1", (1, 2, 6, 6)),
+                                                          ("features.2", (1, 2, 3, 3))]
+
+
+def test_profile_names_the_model_in_input_errors() -> None:
+    with pytest.raises(TypeError, match=r"^TinyNet: input must hold real numbers, got dtype <U1 \(shape \(1, 1\)\)$"):
+        profile(TinyNet(), np.array([["a"]]))
+
+
+@pytest.mark.parametrize(("model", "shape", "message"), [
+    (TinyNet(), (8, 8, 3), r"^TinyNet takes \(N, 3, H, W\) images, or one \(3, H, W\) image; got an input of shape "
+                           r"\(8, 8, 3\), with 8 channels where 3 are expected: this looks like a channels-last "
+                           r"\(H, W, C\) image — pass x\.transpose\(2, 0, 1\) "
+                           r"\(numpy; torch: x\.permute\(2, 0, 1\)\)$"),
+    (TinyNet(), (2, 8, 8, 3), r"shape \(2, 8, 8, 3\), with 8 channels where 3 are expected: .* "
+                              r"pass x\.transpose\(0, 3, 1, 2\) \(numpy; torch: x\.permute\(0, 3, 1, 2\)\)$"),
+    (TinyNet(), (1, 4, 8, 8), r"^TinyNet takes \(N, 3, H, W\) images, or one \(3, H, W\) image; got an input of "
+                              r"shape \(1, 4, 8, 8\), with 4 channels where 3 are expected$"),
+    (TinyNet(), (3, 8), r"^TinyNet takes \(N, 3, H, W\) images, or one \(3, H, W\) image; got an input of shape "
+                        r"\(3, 8\)$"),
+    (TinyNet(), (1, 1, 3, 8, 8), r"got an input of shape \(1, 1, 3, 8, 8\)$"),
+    (TinyNet(convolution=False), (8, 8), r"^TinyNet takes \(N, C, H, W\) images, or one \(C, H, W\) image; got an "
+                                         r"input of shape \(8, 8\)$"),
+    (nn.Sequential(nn.Linear(3, 2)), (2, 3), r"^profile: Sequential's plan takes \(N, C, H, W\) input, got shape "
+                                             r"\(2, 3\)$"),
+])
+def test_profile_says_what_input_it_takes(model: nn.Module, shape: tuple[int, ...], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        profile(model, np.zeros(shape, np.float32))
+
+
+def test_verbose_says_how_each_convolution_runs(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """With PYCNN_VERBOSE set (and not "0"), building a plan prints one line per convolution step; sibling
+    convolutions run as one show each one's output channels."""
+
+    class Model(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Sequential(nn.Conv2d(4, 5, 1, bias=False), nn.BatchNorm2d(5), nn.ReLU())
+            self.b = nn.Sequential(nn.Conv2d(4, 3, 1), nn.ReLU())
+            self.g = nn.Conv2d(8, 6, (3, 1), stride=(2, 1), groups=2)
+
+        def forward(self, x: Any) -> Any:
+            return self.g(nn.cat([self.a(x), self.b(x)], 1))
+
+    model = Model()
+    for quiet in ("0", ""):
+        monkeypatch.setenv("PYCNN_VERBOSE", quiet)
+        model(np.zeros((1, 4, 7, 6), np.float32))
+    assert capsys.readouterr().err == ""
+    monkeypatch.setenv("PYCNN_VERBOSE", "1")
+    model(np.zeros((2, 4, 7, 6), np.float32))
+    model(np.zeros((1, 4, 9, 5), np.float32))
+    lines = [line.rsplit(" -> ", 1) for line in capsys.readouterr().err.splitlines()]
+    assert [line for line, _ in lines] == [
+        "pycnn: a.0: conv 2x4x7x6 4->5 1x1 stride 1x1",
+        "pycnn: b.0: conv 2x4x7x6 4->3 1x1 stride 1x1",
+        "pycnn: g: conv 2x8x7x6 8->6 3x1 stride 2x1 groups 2",
+        "pycnn: a.0: conv 1x4x9x5 4->5+3 1x1 stride 1x1",
+        "pycnn: g: conv 1x8x9x5 8->6 3x1 stride 2x1 groups 2",
+    ]
+    assert {choice for _, choice in lines} <= {"direct", "gemm", "gemm_transposed", "winograd"}
+    # At batch 1 the siblings run as one step; each one's output is a view of its channels, written in place.
+    assert plan_of(model, (1, 4, 9, 5)).describe() == "\n".join([
+        "a.0 + a.1 + a.2 + b.0 + b.1 -> (1, 8, 9, 5)",
+        "a.2 -> (1, 5, 9, 5)",
+        "b.1 -> (1, 3, 9, 5)",
+        "cat -> (1, 8, 9, 5)",
+        "g -> (1, 6, 4, 5)",
+    ])
+
+
+def memory_of(steps: list[tuple[str, str, list[str]]], sizes: dict[str, int], output: str,
+              placements: dict[str, tuple[str, int]] | None = None) -> tuple[Memory, dict[str, Value]]:
+    """The memory plan of steps given as (output, kind, inputs), kind "write" or "view", of one-dimensional values
+    of `sizes` ("x", the graph input, is never written)."""
+    values = {name: Value((size,), None) for name, size in {"x": 1, **sizes}.items()}
+    plan_steps = [Step(out, [values[v] for v in inputs], values[out], print, is_view=kind == "view")
+                  for out, kind, inputs in steps]
+    placed = {id(values[v]): (values[container], at) for v, (container, at) in (placements or {}).items()}
+    return Memory(plan_steps, values[output], placed), values
+
+
+@pytest.mark.parametrize(("sizes", "slots"), [
+    # d fits two free slots: it takes the smaller (b's), which leaves a's for e.
+    ({"a": 5, "b": 2, "c": 1, "d": 2, "e": 5}, {"a": 0, "b": 1, "c": 2, "d": 1, "e": 0}),
+    # d fits no free slot: it takes the larger (a's) and grows it, rather than taking a new one.
+    ({"a": 4, "b": 2, "c": 1, "d": 6, "e": 1}, {"a": 0, "b": 1, "c": 2, "d": 0, "e": 1}),
+])
+def test_memory_reuses_the_free_slot_that_grows_least(sizes: dict[str, int], slots: dict[str, int]) -> None:
+    memory, values = memory_of([("a", "write", ["x"]), ("b", "write", ["x"]), ("c", "write", ["a", "b"]),
+                                ("d", "write", ["c"]), ("e", "write", ["c", "d"])], sizes, "e")
+    assert {name: memory.place(values[name]) for name in slots} == {name: (s, 0) for name, s in slots.items()}
+    assert memory.slot_sizes == [max(sizes[v] for v in slots if slots[v] == s) for s in range(3)]
+
+
+def test_memory_keeps_a_value_while_a_view_of_it_is_read() -> None:
+    memory, values = memory_of([("a", "write", ["x"]), ("v", "view", ["a"]), ("b", "write", ["x"]),
+                                ("c", "write", ["v", "b"])], {"a": 3, "v": 3, "b": 3, "c": 1}, "c")
+    assert [memory.place(values[name]) for name in "abc"] == [(0, 0), (1, 0), (2, 0)]
+
+
+def test_memory_keeps_the_output_to_the_end_when_it_is_a_view() -> None:
+    memory, values = memory_of([("a", "write", ["x"]), ("v", "view", ["a"]), ("b", "write", ["x"]),
+                                ("c", "write", ["b"])], {"a": 3, "v": 3, "b": 3, "c": 3}, "v")
+    assert [memory.place(values[name]) for name in "abc"] == [(0, 0), (1, 0), (2, 0)]
+
+
+def test_memory_places_values_inside_values_placed_in_others() -> None:
+    """a lies in b at 2, b in c at 3: a lies 5 into c's slot, which d (after c's last read) reuses."""
+    memory, values = memory_of([("a", "write", ["x"]), ("b", "write", ["x"]), ("c", "write", ["x"]),
+                                ("d", "write", ["c"])], {"a": 2, "b": 6, "c": 10, "d": 4}, "d",
+                               {"a": ("b", 2), "b": ("c", 3)})
+    assert [memory.place(values[name]) for name in "abcd"] == [(0, 5), (0, 3), (0, 0), (1, 0)]
+    assert memory.slot_sizes == [10, 4]
