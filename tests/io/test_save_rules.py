@@ -23,11 +23,13 @@ def test_extension_in_any_case(tmp_path: Path, name: str) -> None:
 
 def test_torch_values_and_plain_python_values(tmp_path: Path) -> None:
     state = {"bf16": torch.tensor([1.0, -3.140625], dtype=torch.bfloat16),
-             "param": torch.nn.Parameter(torch.tensor([0.5, 2.0])), "list": [1, 2], "float": 3.5}
+             "param": torch.nn.Parameter(torch.tensor([0.5, 2.0])), "steps": torch.tensor([7, -1]),
+             "mask": torch.tensor([True, False]), "list": [1, 2], "float": 3.5}
     save(state, tmp_path / "w.safetensors")
     got = load(tmp_path / "w.safetensors")
     assert {k: (v.dtype, v.tolist()) for k, v in got.items()} == {
-        "bf16": (np.float32, [1.0, -3.140625]), "param": (np.float32, [0.5, 2.0]), "list": (np.int64, [1, 2]),
+        "bf16": (np.float32, [1.0, -3.140625]), "param": (np.float32, [0.5, 2.0]), "steps": (np.int64, [7, -1]),
+        "mask": (np.bool_, [True, False]), "list": (np.int64, [1, 2]),
         "float": (np.float64, 3.5)}
 
 
