@@ -142,6 +142,7 @@ def test_content_decides_safetensors_without_the_extension(tmp_path: Path) -> No
     """Nine bytes (a length and '{') are enough to be read as safetensors; a length past the end is not."""
     (tmp_path / "nine.dat").write_bytes(struct.pack("<Q", 1) + b"{")
     assert reason(tmp_path / "nine.dat").startswith("safetensors header is not valid JSON: ")
-    for raw in (struct.pack("<Q", 2) + b"{", struct.pack("<Q", 1) + b" {", struct.pack("<Q", 0)):
+    for raw in (struct.pack("<Q", 2) + b"{", struct.pack("<Q", 1) + b" {", struct.pack("<Q", 0),
+                struct.pack("<Q", 2**64 - 1) + b"{}"):
         (tmp_path / "other.dat").write_bytes(raw)
         assert reason(tmp_path / "other.dat").startswith("unrecognised weights format; supported: ")
