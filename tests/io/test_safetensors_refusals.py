@@ -121,6 +121,11 @@ FRAMING = {  # raw bytes, suffix → reason
     "duplicate_keys": (struct.pack("<Q", 19) + b'{"c":1,"b":2,"c":3}', ".safetensors",
                        "safetensors header is not valid JSON: duplicate key among ['b', 'c', 'c']"),
 }
+MANY_KEYS = b"{" + b",".join(b'"k%02d":1' % i for i in [*range(11), 0]) + b"}"
+FRAMING["duplicate_among_twelve_keys"] = (
+    struct.pack("<Q", len(MANY_KEYS)) + MANY_KEYS, ".safetensors",
+    "safetensors header is not valid JSON: duplicate key among "
+    "['k00', 'k00', 'k01', 'k02', 'k03', 'k04', 'k05', 'k06', 'k07', 'k08']")
 
 
 @pytest.mark.parametrize("case", FRAMING)
