@@ -13,18 +13,12 @@ _MAX_NDIM = 64  # numpy's limit
 _MAX_ELEMENTS = 1 << 60  # times an element of up to 8 bytes stays below numpy's 2^63-byte limit, even when empty
 
 
-def _refuse_setstate(self: Any, state: Any) -> None:
+def refuse_setstate(self: Any, state: Any) -> None:
+    """The `__setstate__` of every stand-in a pickle can reach: its BUILD opcode must not rewrite fields that
+    were checked (dataclass(frozen=True, slots=True) would give one that writes past `frozen`; it keeps this)."""
     raise ValueError(f"the pickle tries to modify a {type(self).__name__} (BUILD), which torch never does")
 
 
-def sealed(cls: type) -> type:
-    """Stand-ins reach the pickle's BUILD opcode; dataclass(frozen=True, slots=True) gives them a __setstate__
-    that writes fields past `frozen`, so replace it with one that refuses."""
-    cls.__setstate__ = _refuse_setstate  # type: ignore[attr-defined]
-    return cls
-
-
-@sealed
 @dataclass(frozen=True, slots=True)
 class Element:
     """One tensor element type: the little-endian dtype of its stored bytes and the dtype pycnn returns."""
@@ -32,28 +26,25 @@ class Element:
     name: str
     stored: np.dtype
     returned: np.dtype
-
-
-def _element(name: str, stored: str, returned: str | None = None) -> Element:
-    return Element(name, np.dtype(stored), np.dtype(returned or stored).newbyteorder("="))
+    __setstate__ = refuse_setstate
 
 
 ELEMENTS = {
-    e.name: e
-    for e in (
-        _element("float64", "<f8"),
-        _element("float32", "<f4"),
-        _element("float16", "<f2"),
-        _element("bfloat16", "<u2", "f4"),  # numpy has no bfloat16; widening to float32 is exact
-        _element("int64", "<i8"),
-        _element("int32", "<i4"),
-        _element("int16", "<i2"),
-        _element("int8", "i1"),
-        _element("uint64", "<u8"),
-        _element("uint32", "<u4"),
-        _element("uint16", "<u2"),
-        _element("uint8", "u1"),
-        _element("bool", "u1", "?"),
+    name: Element(name, np.dtype(stored), np.dtype(returned).newbyteorder("="))
+    for name, stored, returned in (
+        ("float64", "<f8", "<f8"),
+        ("float32", "<f4", "<f4"),
+        ("float16", "<f2", "<f2"),
+        ("bfloat16", "<u2", "f4"),  # numpy has no bfloat16; widening to float32 is exact
+        ("int64", "<i8", "<i8"),
+        ("int32", "<i4", "<i4"),
+        ("int16", "<i2", "<i2"),
+        ("int8", "i1", "i1"),
+        ("uint64", "<u8", "<u8"),
+        ("uint32", "<u4", "<u4"),
+        ("uint16", "<u2", "<u2"),
+        ("uint8", "u1", "u1"),
+        ("bool", "u1", "?"),
     )
 }
 

@@ -29,7 +29,7 @@ def _check_npy_member(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> 
         raise fail(path, f"member {info.filename} is not a valid .npy array: {e}") from None
     if dtype.hasobject:
         raise fail(path, f"array {info.filename[:-4]!r} holds Python objects, which pycnn never unpickles")
-    if dtype.kind not in "biuf":
+    if dtype.kind not in ("b", "i", "u", "f"):
         raise fail(path, f"array {info.filename[:-4]!r} has non-numeric dtype {dtype}")
     if math.prod(shape) * dtype.itemsize != data_bytes:
         raise fail(path, f"array {info.filename[:-4]!r} of shape {shape} {dtype} does not match its "

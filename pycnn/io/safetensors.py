@@ -21,6 +21,7 @@ _SAFETENSORS_DTYPES = {
     "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8",
     "U64": "uint64", "U32": "uint32", "U16": "uint16", "U8": "uint8", "BOOL": "bool",
 }
+_SAFETENSORS_ELEMENTS = {code: ELEMENTS[name] for code, name in _SAFETENSORS_DTYPES.items()}
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def _safetensors_entry(name: str, info: Any, data_bytes: int) -> _SafetensorsEnt
     if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= info.keys():
         raise ValueError(f"tensor {name!r} needs dtype, shape and data_offsets, got {info!r:.120}")
     code = info["dtype"]
-    element = ELEMENTS.get(_SAFETENSORS_DTYPES.get(code, "")) if isinstance(code, str) else None
+    element = _SAFETENSORS_ELEMENTS.get(code) if isinstance(code, str) else None
     if element is None:
         raise ValueError(f"tensor {name!r} has dtype {code!r:.40}; supported: {', '.join(_SAFETENSORS_DTYPES)}")
     shape = checked_shape(info["shape"], f"shape of {name!r}")

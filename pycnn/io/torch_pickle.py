@@ -14,21 +14,20 @@ from typing import Any
 
 import numpy as np
 
-from .elements import ELEMENTS, Element, check_view_bounds, checked_dims, checked_index, checked_shape, sealed
+from .elements import ELEMENTS, Element, check_view_bounds, checked_dims, checked_index, checked_shape, refuse_setstate
 from .errors import UnsafeCheckpointError, WeightsFileError, fail
 
 _MAX_NESTING = 100
 
 
-@sealed
 @dataclass(frozen=True, slots=True)
 class _StorageType:
     """Stand-in for torch.FloatStorage & co.: the element type a storage record counts in."""
 
     element: Element
+    __setstate__ = refuse_setstate
 
 
-@sealed
 @dataclass(frozen=True, slots=True)
 class _StorageRef:
     """A `('storage', type, key, location, numel)` record: `numel` elements in `<archive>/data/<key>`."""
@@ -36,13 +35,13 @@ class _StorageRef:
     key: str
     element: Element
     numel: int
+    __setstate__ = refuse_setstate
 
     @property
     def nbytes(self) -> int:
         return self.numel * self.element.stored.itemsize
 
 
-@sealed
 @dataclass(frozen=True, slots=True)
 class TensorRef:
     """A tensor described by the pickle, already bounds-checked against its storage; read later."""
@@ -52,6 +51,7 @@ class TensorRef:
     offset: int
     size: tuple[int, ...]
     stride: tuple[int, ...]
+    __setstate__ = refuse_setstate
 
     @property
     def numel(self) -> int:
@@ -117,7 +117,7 @@ def _torch_device(kind: Any, index: Any = None) -> str:
     return kind
 
 
-def _codecs_encode(text: Any, encoding: Any = "utf-8") -> bytes:
+def _codecs_encode(text: Any, encoding: Any = None) -> bytes:
     """How protocol-2 pickles spell a bytes object: _codecs.encode(str, 'latin1')."""
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
         raise ValueError("_codecs.encode is only accepted as the latin1 encoding of a string")
@@ -156,6 +156,9 @@ _SAFE_GLOBALS: dict[tuple[str, str], Any] = {
 }
 
 
+# torch.save writes pickle protocol 2, which names builtins (a set's `set`) by their Python 2 module.
+_PYTHON2_MODULES = {"__builtin__": "builtins"}
+
 # Known torch globals that are harmless but describe tensors pycnn cannot represent.
 _UNSUPPORTED_GLOBALS = {
     **{("torch._utils", f): "quantized, sparse, nested or subclassed tensors" for f in (
@@ -176,7 +179,7 @@ class _CheckpointUnpickler(pickle.Unpickler):
     """Unpickles data.pkl with an allow-list: every global it can reach is a stand-in from this module.
 
     REDUCE, NEWOBJ and OBJ can only call what `find_class` returned, since no pickle opcode makes any
-    other callable. BUILD on a stand-in is refused (see `sealed`); on an OrderedDict, as torch writes for
+    other callable. BUILD on a stand-in is refused (see `refuse_setstate`); on an OrderedDict, as torch writes for
     a state dict's `_metadata`, it only sets instance attributes, which flattening never reads.
     """
 
@@ -186,11 +189,12 @@ class _CheckpointUnpickler(pickle.Unpickler):
         self._storages: dict[str, _StorageRef] = {}
 
     def find_class(self, module: str, name: str) -> Any:
-        found = _SAFE_GLOBALS.get((module, name))
+        key = (_PYTHON2_MODULES.get(module, module), name)
+        found = _SAFE_GLOBALS.get(key)
         if found is not None:
             return found
-        if (module, name) in _UNSUPPORTED_GLOBALS:
-            what = _UNSUPPORTED_GLOBALS[(module, name)]
+        if key in _UNSUPPORTED_GLOBALS:
+            what = _UNSUPPORTED_GLOBALS[key]
             raise fail(self._path, f"holds {what} ({module}.{name}), which pycnn cannot load")
         raise UnsafeCheckpointError(self._path, f"{module}.{name}")
 

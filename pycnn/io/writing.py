@@ -18,7 +18,7 @@ def _as_numeric_array(name: str, value: Any) -> np.ndarray:
         tensor = value.detach().cpu()
         value = (tensor.float() if str(tensor.dtype) == "torch.bfloat16" else tensor).numpy()
     array = np.asarray(value)
-    if array.dtype.kind not in "biuf" or array.dtype.itemsize > 8:
+    if array.dtype.kind not in ("b", "i", "u", "f") or array.dtype.itemsize > 8:
         raise TypeError(f"state[{name!r}] must be a bool, integer or float16/32/64 array, got dtype {array.dtype}")
     return array
 
