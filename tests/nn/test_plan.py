@@ -257,3 +257,24 @@ def test_output_survives_the_steps_after_it(rng: np.random.Generator) -> None:
     model, reference = pair(make)
     x = rng.standard_normal((1, 3, 9, 9), dtype=np.float32)
     assert_close(model(x), logits(reference, x), 1e-5)
+
+
+@pytest.mark.parametrize("special", [np.nan, np.inf, 1e35])
+def test_a_winograd_plan_gives_torchs_nan_and_inf_for_special_inputs(special: float) -> None:
+    """Winograd would spread a NaN over its 4×4 output tile; the plan runs such inputs without it, and later
+    finite inputs with it again."""
+    torch.manual_seed(0)
+    reference = torch.nn.Sequential(torch.nn.Conv2d(64, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(64, 8, 1))
+    model = nn.Sequential(nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 8, 1))  # Winograd, then not
+    model.load_state_dict(reference.state_dict())
+    x = np.random.default_rng(5).standard_normal((1, 64, 16, 16), dtype=np.float32)
+    odd = x.copy()
+    odd[0, 3, 6, 5] = special
+    with torch.no_grad():
+        for given in (x, odd, x):
+            want = reference(torch.from_numpy(given)).numpy()
+            got = model(given)
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+            np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+            finite = np.isfinite(want)
+            assert_close(got[finite], want[finite], 1e-3)
