@@ -80,7 +80,7 @@ class Backend:
     def empty(self, shape: tuple[int, ...], what: str) -> Any:
         raise NotImplementedError
 
-    def slot(self, buffer: Any, shape: tuple[int, ...], offset: int = 0) -> Any:
+    def slot(self, buffer: Any, shape: tuple[int, ...], offset: int) -> Any:
         """prod(shape) elements of a contiguous array from element `offset` on, as an array of `shape` that
         shares its memory."""
         raise NotImplementedError
@@ -93,8 +93,9 @@ class Backend:
         return out
 
     def model_input(self, value: Any, name: str) -> Any:
-        """A model's input as this device's array (host arrays are uploaded to a device)."""
-        return self.asarray(value, name)
+        """A model's input as this device's array (host arrays are uploaded to a device); TypeError for an
+        array of another device."""
+        raise NotImplementedError
 
     def model_output(self, out: Any, template: Any) -> Any:
         """A model's output as the kind of array its input was."""

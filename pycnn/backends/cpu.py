@@ -47,7 +47,7 @@ class Backend(base.Backend):
     def empty(self, shape: tuple[int, ...], what: str) -> F32:
         return empty(shape, what)
 
-    def slot(self, buffer: F32, shape: tuple[int, ...], offset: int = 0) -> F32:
+    def slot(self, buffer: F32, shape: tuple[int, ...], offset: int) -> F32:
         return buffer.reshape(-1)[offset:offset + math.prod(shape)].reshape(shape)
 
     def copy(self, array: F32) -> F32:
@@ -112,19 +112,21 @@ class Backend(base.Backend):
         np.tanh(x, out=out)
 
     def leaky_relu(self, x: F32, out: F32, negative_slope: float) -> None:
-        np.copyto(out, np.where(x < 0, x * np.float32(negative_slope), x))
+        with np.errstate(invalid="ignore"):  # -inf · 0 is NaN, as in torch
+            np.copyto(out, np.where(x > 0, x, x * np.float32(negative_slope)))  # as torch: zeros times the slope too
 
     def hardtanh(self, x: F32, out: F32, min_val: float, max_val: float) -> None:
         np.clip(x, np.float32(min_val), np.float32(max_val), out=out)
 
     def log_softmax(self, x: F32, out: F32) -> None:
-        with np.errstate(divide="ignore", invalid="ignore"):  # NaN and ±Inf propagate as in torch
+        # NaN and ±Inf propagate as in torch, and so does a -inf from x − max past float32's range.
+        with np.errstate(over="ignore", invalid="ignore"):
             shifted = x - x.max(axis=1, keepdims=True)
             np.subtract(shifted, np.log(np.exp(shifted).sum(axis=1, keepdims=True)), out=out)
 
     def pad(self, x: F32, out: F32, pads: tuple[tuple[int, int], ...], mode: str, value: float) -> None:
         # As torch: negative amounts crop first, and the positive ones pad what remains.
-        crop = tuple(slice(-min(a, 0), size + min(b, 0)) for size, (a, b) in zip(x.shape, pads, strict=True))
+        crop = tuple(slice(-min(a, 0), min(b, 0) or None) for a, b in pads)
         grown = tuple((max(a, 0), max(b, 0)) for a, b in pads)
         numpy_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
         extra = {"constant_values": value} if mode == "constant" else {}

@@ -59,7 +59,7 @@ class Backend(base.Backend):
     def empty(self, shape: tuple[int, ...], what: str) -> Any:
         return self.cuda.empty(shape)
 
-    def slot(self, buffer: Any, shape: tuple[int, ...], offset: int = 0) -> Any:
+    def slot(self, buffer: Any, shape: tuple[int, ...], offset: int) -> Any:
         return buffer.view(shape, offset)
 
     def copy(self, array: Any) -> Any:

@@ -143,3 +143,23 @@ def test_planned_standalone_batch_norm_uses_every_statistic() -> None:
         assert not np.allclose(model(x), base), name
         setattr(layer, name, saved)
     assert np.array_equal(model(x), base)
+
+
+class Cubed(nn.Layer):
+    """A layer of the user's own, with no kernel: a plan calls its forward on host arrays."""
+
+    def forward(self, x: Any) -> Any:
+        return np.asarray(x) ** 3
+
+
+def test_a_layer_without_a_kernel_runs_its_forward_inside_a_plan(device: str) -> None:
+    model = nn.Sequential(nn.MaxPool2d(2), Cubed(), nn.ReLU())
+    x = np.random.default_rng(4).standard_normal((2, 3, 6, 8), dtype=np.float32)
+    expected = torch.relu(torch.nn.functional.max_pool2d(torch.from_numpy(x), 2) ** 3).numpy()
+    if device == "cpu":
+        out = model(x)
+    else:
+        with pytest.warns(RuntimeWarning, match=r"^Cubed has no CUDA kernel: it runs on the CPU, its input and output "
+                                                r"copied between host and device at every call$"):
+            out = model.to(device)(x)
+    assert_close(out, expected, OP_RTOL["fp32"])

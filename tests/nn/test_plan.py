@@ -435,3 +435,24 @@ def test_memory_places_values_inside_values_placed_in_others() -> None:
                                {"a": ("b", 2), "b": ("c", 3)})
     assert [memory.place(values[name]) for name in "abcd"] == [(0, 5), (0, 3), (0, 0), (1, 0)]
     assert memory.slot_sizes == [10, 4]
+
+
+@pytest.mark.parametrize("special", [np.nan, np.inf, 1e35])
+def test_a_winograd_plan_gives_torchs_nan_and_inf_for_special_inputs(special: float) -> None:
+    """Winograd would spread a NaN over its 4×4 output tile; the plan runs such inputs without it, and later
+    finite inputs with it again."""
+    torch.manual_seed(0)
+    reference = torch.nn.Sequential(torch.nn.Conv2d(64, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(64, 8, 1))
+    model = nn.Sequential(nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 8, 1))  # Winograd, then not
+    model.load_state_dict(reference.state_dict())
+    x = np.random.default_rng(5).standard_normal((1, 64, 16, 16), dtype=np.float32)
+    odd = x.copy()
+    odd[0, 3, 6, 5] = special
+    with torch.no_grad():
+        for given in (x, odd, x):
+            want = reference(torch.from_numpy(given)).numpy()
+            got = model(given)
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+            np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+            finite = np.isfinite(want)
+            assert_close(got[finite], want[finite], 1e-3)

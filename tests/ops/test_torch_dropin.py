@@ -81,6 +81,7 @@ def test_torchs_argument_forms(call: Callable[..., Any], expected: Callable[...,
     ((1, 2, 7, 7), (2, 3), (1, 2), (1, 1), (2, 1), True),
     ((1, 1, 5, 5), 2, 2, 0, 1, True),
     ((3, 6, 6), 3, 1, 1, 1, False),  # unbatched
+    ((1, 2, 7, 8), (2, 3), 2, 0, 1, False),  # the last row and column in no window
 ])
 def test_max_pool2d_return_indices_as_torch(shape: tuple[int, ...], kernel: Any, stride: Any, padding: Any,
                                             dilation: Any, ceil_mode: bool) -> None:
@@ -99,6 +100,8 @@ def test_max_pool2d_return_indices_as_torch(shape: tuple[int, ...], kernel: Any,
 @pytest.mark.parametrize(("x", "args"), [
     ([[[[1, np.nan, 0, np.nan]]]], ((1, 4),)),  # torch keeps the last NaN of a window
     ([[[[0, 1]]]], (2, 2, 1, 2)),  # a window with no tap inside the input: torch's first tap past the start
+    (np.arange(5).reshape(1, 1, 5, 1), ((2, 2), (2, 1), (0, 1), (2, 2), True)),  # no column inside, from row 0
+    (np.arange(7).reshape(1, 1, 1, 7), ((2, 1), 1, (1, 0), (2, 3), True)),  # no row inside, from column 0
 ])
 def test_max_pool2d_indices_at_the_edges_of_torchs_rules(x: Any, args: tuple[Any, ...]) -> None:
     array = np.array(x, np.float32)
