@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -90,6 +91,7 @@ class Conv2d(Layer):
                              f"and out_channels={out_channels}")
         if padding_mode != "zeros":
             raise ValueError(f"Conv2d: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        self.padding_mode = padding_mode
         self.kernel_size = positive_pair(kernel_size, "kernel_size")
         self.window = conv_window(self.kernel_size, stride, padding, dilation)
         self.stride, self.dilation = self.window.stride, self.window.dilation
@@ -102,7 +104,7 @@ class Conv2d(Layer):
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding not in ((0, 0), "valid") and self.padding != (0,) * 4:
+        if self.padding != (0,) * len(self.padding):  # as PyTorch: a string ("same", "valid") always shows
             s += f", padding={self.padding}"
         if self.dilation != (1, 1):
             s += f", dilation={self.dilation}"
@@ -145,13 +147,13 @@ class MaxPool2d(Layer):
         super().__init__()
         if return_indices:
             raise ValueError("MaxPool2d: return_indices=True is not supported")
-        self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
-        self.ceil_mode = bool(ceil_mode)
+        self.kernel_size, self.padding, self.dilation = kernel_size, padding, dilation
+        self.stride = kernel_size if stride is None else stride  # as PyTorch keeps it
+        self.return_indices, self.ceil_mode = False, bool(ceil_mode)
         self.window = pool_window("MaxPool2d", kernel_size, stride, padding, dilation, ceil_mode)
 
     def extra_repr(self) -> str:
-        stride = self.kernel_size if self.stride is None else self.stride
-        return (f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}, "
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
     def forward(self, x: Any) -> Result:
@@ -171,15 +173,15 @@ class AvgPool2d(Layer):
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                  count_include_pad: bool = True, divisor_override: int | None = None) -> None:
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.kernel_size, self.padding = kernel_size, padding
+        self.stride = kernel_size if stride is None else stride  # as PyTorch keeps it
         self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
         self.divisor_override = divisor_override
         self.window = pool_window("AvgPool2d", kernel_size, stride, padding, 1, ceil_mode)
         self._divisor = avg_pool_divisor(divisor_override)
 
     def extra_repr(self) -> str:
-        stride = self.kernel_size if self.stride is None else self.stride
-        return f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}"
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
     def forward(self, x: Any) -> Result:
         w = self.window
@@ -242,7 +244,8 @@ class Linear(Layer):
 class LocalResponseNorm(Layer):
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
         super().__init__()
-        self.size, self.alpha, self.beta, self.k = integer(size, "size"), float(alpha), float(beta), float(k)
+        self.size = integer(size, "size")
+        self.alpha, self.beta, self.k = alpha, beta, k  # as given, as PyTorch shows them
         if self.size < 1:
             raise ValueError(f"LocalResponseNorm: size must be positive, got {size}")
 
@@ -253,7 +256,8 @@ class LocalResponseNorm(Layer):
         return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
 
     def op(self, input_shape: Shape) -> Op:
-        return Op("local_response_norm", (self.size, self.alpha, self.beta, self.k), view=channels_shape(input_shape))
+        return Op("local_response_norm", (self.size, float(self.alpha), float(self.beta), float(self.k)),
+                  view=channels_shape(input_shape))
 
 
 
@@ -265,7 +269,7 @@ class BatchNorm2d(Layer):
             raise ValueError("BatchNorm2d: track_running_stats=False normalises by batch statistics, which pycnn "
                              "(inference only) does not support")
         self.num_features, self.eps, self.momentum = integer(num_features, "num_features"), float(eps), momentum
-        self.affine, self.has_bias = affine, bias
+        self.affine, self.track_running_stats = affine, True
         c = self.num_features
         self.register_parameter("weight", np.ones(c, np.float32) if affine else None)
         self.register_parameter("bias", np.zeros(c, np.float32) if affine and bias else None)
@@ -275,7 +279,7 @@ class BatchNorm2d(Layer):
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, " \
-               f"bias={self.has_bias}, track_running_stats=True"
+               f"bias={self.bias is not None}, track_running_stats=True"
 
     def affine_terms(self) -> tuple[np.ndarray, np.ndarray]:
         """(scale, shift) per channel in float64, so that y = x·scale + shift."""
@@ -314,7 +318,7 @@ class Dropout(Layer):
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: probability must be between 0 and 1, got {p}")
-        self.p, self.inplace = float(p), inplace
+        self.p, self.inplace = p, inplace
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
@@ -352,7 +356,7 @@ class Softmax(Layer):
         if self.dim is not None:
             return self.dim
         warnings.warn("Softmax with dim=None picks a dimension implicitly, as PyTorch's legacy rule does; "
-                      "pass dim", UserWarning, stacklevel=3)
+                      "pass dim", UserWarning, stacklevel=4)  # the caller of the layer, when eager
         return 0 if ndim in (0, 1, 3) else 1
 
     def forward(self, x: Any) -> Result:
@@ -373,15 +377,15 @@ class Sequential(Module):
                 self.add_module(str(i), module)
 
     def __getitem__(self, index: int) -> Module:
-        return list(self.children())[index]
+        return list(self)[index]
 
     def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self) -> Any:
-        return iter(self.children())
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())  # every slot, a layer used twice included, as PyTorch's
 
     def forward(self, x: Any) -> Any:
-        for module in self.children():
+        for module in self:
             x = module(x)
         return x

@@ -131,21 +131,29 @@ class Module:
 
     # -- traversal ----------------------------------------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, Module]]:
-        return ((n, m) for n, m in self._modules.items() if m is not None)
+        """The direct children by name; one held under several names once, under its first (as PyTorch's)."""
+        seen: set[int] = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
 
     def children(self) -> Iterator[Module]:
         return (m for _, m in self.named_children())
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+    def named_modules(self, prefix: str = "", remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """Every module of the tree by dotted name, this one first; a module held in several places once, under its
+        first name, unless remove_duplicate is False (as state dicts list them, like PyTorch's)."""
         seen: set[int] = set()
 
         def walk(module: Module, path: str) -> Iterator[tuple[str, Module]]:
-            if id(module) in seen:
+            if remove_duplicate and id(module) in seen:
                 return
             seen.add(id(module))
             yield path, module
-            for name, child in module.named_children():
-                yield from walk(child, f"{path}.{name}" if path else name)
+            for name, child in module._modules.items():
+                if child is not None:
+                    yield from walk(child, f"{path}.{name}" if path else name)
 
         return walk(self, prefix)
 
@@ -174,7 +182,7 @@ class Module:
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
         """Parameters and buffers by dotted name, in PyTorch's order (read-only arrays)."""
         state: OrderedDict[str, np.ndarray] = OrderedDict()
-        for path, module in self.named_modules():
+        for path, module in self.named_modules(remove_duplicate=False):
             for table in (module._parameters, module._buffers):
                 for name, value in table.items():
                     if value is not None:
@@ -190,7 +198,7 @@ class Module:
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"state_dict must be a mapping of name to array, got {type(state_dict).__name__}")
         owners = {}
-        for path, module in self.named_modules():
+        for path, module in self.named_modules(remove_duplicate=False):
             for table in ("_parameters", "_buffers"):
                 for name, value in getattr(module, table).items():
                     if value is not None:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import pycnn
+from pycnn.nn.state_hints import nested_state_key, prefix_fix, state_dict_hint, unwrap_state_dict
 
 
 def test_a_prefixed_checkpoint_gets_the_prefix_and_the_fix() -> None:
@@ -35,3 +36,53 @@ def test_unrelated_keys_still_list_what_is_missing() -> None:
     model = pycnn.nn.Linear(2, 3)
     with pytest.raises(pycnn.nn.StateDictError, match=r"Missing key\(s\): weight, bias"):
         model.load_state_dict({"other": np.zeros(1)})
+
+
+def keys_of(model: pycnn.nn.Module) -> list[str]:
+    return list(model.state_dict())
+
+
+def test_a_checkpoint_prefixed_differently_is_renamed() -> None:
+    model = pycnn.nn.Sequential({"backbone": pycnn.nn.Sequential(pycnn.nn.Conv2d(2, 3, 1), pycnn.nn.Linear(2, 2))})
+    state_dict = {k.replace("backbone.", "module."): v for k, v in model.state_dict().items()}
+    assert prefix_fix(keys_of(model), state_dict) == ("module.", "backbone.")
+    with pytest.raises(pycnn.nn.StateDictError) as caught:
+        model.load_state_dict(state_dict)
+    assert str(caught.value).endswith(
+        "the checkpoint's keys all start with 'module.' where the model's start with 'backbone.' (a wrapped model's "
+        "state dict); load {'backbone.' + k.removeprefix('module.'): v for k, v in state_dict.items()}")
+    assert unwrap_state_dict(keys_of(model), state_dict).keys() == model.state_dict().keys()
+
+
+def test_a_checkpoint_nested_alone_or_under_any_key() -> None:
+    model = pycnn.nn.Linear(2, 3)
+    state = dict(model.state_dict())
+    assert state_dict_hint(keys_of(model), {"state_dict": state}) == (
+        "the checkpoint holds the model's state dict under 'state_dict' (a training checkpoint); "
+        "load state['state_dict']")
+    assert state_dict_hint(keys_of(model), {"step": 3, "weights": state}, "ckpt") == (
+        "the checkpoint holds the model's state dict under 'weights' beside 'step' (a training checkpoint); "
+        "load ckpt['weights']")
+    assert nested_state_key(keys_of(model), {"model": {}, "ema": {0: 1}, "net": state}) == "net"  # empty, non-str
+    assert nested_state_key(keys_of(model), {"model": {"weight": 1, "other": 2}}) == "model"  # half the keys do
+    assert nested_state_key(keys_of(model), {"model": {"other": 2}}) is None
+    assert unwrap_state_dict(keys_of(model), {"epoch": 1, "model": state}) == state
+
+
+def test_a_checkpoint_that_fits_is_left_as_it_is() -> None:
+    model = pycnn.nn.Linear(2, 3)
+    state = dict(model.state_dict())
+    assert unwrap_state_dict(keys_of(model), state) == state
+    assert state_dict_hint(keys_of(model), state) is None and prefix_fix(keys_of(model), state) is None
+    # Keys that all fit win over a value that looks like a nested state dict.
+    odd = {"weight": {"weight": 1, "bias": 2}, "bias": 3}
+    assert unwrap_state_dict(["weight", "bias"], odd) == odd
+
+
+def test_a_prefix_must_explain_at_least_half_of_the_model_s_keys() -> None:
+    keys = ["a.x", "a.y", "b.x", "b.y"]
+    assert prefix_fix(keys, ["m.a.x", "m.a.y"]) == ("m.", "")  # two of four: enough
+    assert prefix_fix(keys, ["m.a.x", "m.c.y", "m.c.z"]) is None  # one of four: not enough
+    assert prefix_fix(keys, ["a.x", "a.y", "m.b.x"]) is None  # no prefix shared: nothing to strip
+    assert prefix_fix([], ["m.a.x"]) is None and prefix_fix(keys, []) is None
+    assert prefix_fix(["net.a.x", "net.b.y"], ["a.x", "b.y"]) == ("", "net.")
