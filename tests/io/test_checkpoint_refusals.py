@@ -22,8 +22,9 @@ from test_io import (
     state_pickle,
     write_checkpoint,
 )
+from test_io import refusal_reason as reason
 
-from pycnn.io import UnsafeCheckpointError, WeightsFileError, load
+from pycnn.io import UnsafeCheckpointError, load
 
 INVALID = "data.pkl is not a valid checkpoint pickle: ValueError: "
 
@@ -41,14 +42,6 @@ def tensor_v3(storage: bytes, dtype: bytes, size: tuple[int, ...] = (12,)) -> by
     return op_call("torch._utils", "_rebuild_tensor_v3", storage, op_int(0), op_tuple(map(op_int, size)),
                    op_tuple([op_int(1)] * len(size)), b"\x89", b"}", dtype)
 
-
-def reason(path: Path, error: type[Exception] = WeightsFileError) -> str:
-    """The message loading `path` raises `error` with, less the path that starts it."""
-    with pytest.raises(error) as info:
-        load(path)
-    message = str(info.value)
-    assert message.startswith(f"{path}: ")
-    return message[len(f"{path}: "):]
 
 
 def checkpoint(tmp_path: Path, data_pkl: bytes) -> Path:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_io import refusal_reason as reason
 
-from pycnn.io import WeightsFileError, load
+from pycnn.io import load
 
 UNRECOGNISED = ("unrecognised weights format; supported: PyTorch zip checkpoints (.pth, .pt, .bin, .ckpt as written "
                 "by torch.save); .safetensors; .npz")
@@ -17,13 +18,6 @@ LEGACY = ("is a legacy (non-zip) torch.save file or a plain pickle, which pycnn 
           "current torch: torch.save(torch.load(path, weights_only=True), new_path)")
 NOT_ZIP = "is not a zip archive (truncated or corrupted?)"
 
-
-def reason(path: Path) -> str:
-    with pytest.raises(WeightsFileError) as info:
-        load(path)
-    message = str(info.value)
-    assert message.startswith(f"{path}: ")
-    return message[len(f"{path}: "):]
 
 
 @pytest.mark.parametrize("name", ["w.pth", "w.PT", "w.Bin", "w.ckpt", "w.npz", "w.zip"])

@@ -91,6 +91,15 @@ def op_tuple(items) -> bytes:
     return b"(" + b"".join(items) + b"t"
 
 
+def refusal_reason(path: Path, error: type[Exception] = WeightsFileError) -> str:
+    """The message loading `path` raises `error` with, less the path that starts it."""
+    with pytest.raises(error) as info:
+        load(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ")
+    return message[len(f"{path}: "):]
+
+
 def op_call(module: str, name: str, *args: bytes) -> bytes:
     return op_global(module, name) + op_tuple(args) + b"R"
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_io import npy_bytes
+from test_io import refusal_reason as reason
 
-from pycnn.io import WeightsFileError, load, save
+from pycnn.io import load, save
 
 
 def npz(path: Path, members: list[tuple[str, bytes]], compression: int = zipfile.ZIP_STORED) -> Path:
@@ -23,13 +24,6 @@ def npz(path: Path, members: list[tuple[str, bytes]], compression: int = zipfile
             zf.writestr(name, data)
     return path
 
-
-def reason(path: Path) -> str:
-    with pytest.raises(WeightsFileError) as info:
-        load(path)
-    message = str(info.value)
-    assert message.startswith(f"{path}: ")
-    return message[len(f"{path}: "):]
 
 
 def npy_v2(array: np.ndarray) -> bytes:

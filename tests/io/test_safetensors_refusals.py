@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_io import EIGHT, F32_2, safetensors_file
+from test_io import refusal_reason as reason
 
-from pycnn.io import WeightsFileError, load
+from pycnn.io import load
 
 ONE_TWO = struct.pack("<2f", 1.0, 2.0)
 SUPPORTED = "F64, F32, F16, BF16, I64, I32, I16, I8, U64, U32, U16, U8, BOOL"
@@ -18,14 +19,6 @@ SUPPORTED = "F64, F32, F16, BF16, I64, I32, I16, I8, U64, U32, U16, U8, BOOL"
 def f32(shape: list[int], begin: int, end: int) -> dict[str, object]:
     return {"dtype": "F32", "shape": shape, "data_offsets": [begin, end]}
 
-
-def reason(path: Path) -> str:
-    """The WeightsFileError loading `path` raises, less the path that starts it."""
-    with pytest.raises(WeightsFileError) as info:
-        load(path)
-    message = str(info.value)
-    assert message.startswith(f"{path}: ")
-    return message[len(f"{path}: "):]
 
 
 BAD_HEADERS = {  # header, data → the reason after "invalid safetensors header: "
