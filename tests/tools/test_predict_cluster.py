@@ -75,9 +75,10 @@ def test_a_cluster_run_equals_the_single_process_one_despite_a_killed_worker(
     summary = predict(model, [str(photos)], out, batch_size=4, preprocessing=SMALL, cluster=Cluster(engine, workers=2),
                       progress=False, on_batch=kill_a_worker)
     assert killed and summary.workers == 2
-    # 2 workers on this machine's cores: each uses its share; the killed one's replacement reports too.
+    # 2 workers on this machine's cores: each worker that returned a batch used its share (which workers return
+    # one depends on timing: the killed one never does, its replacement may get no batch before the end).
     expected_threads = max(1, len(os.sched_getaffinity(0)) // 2)
-    assert len(summary.threads_by_worker) >= 2 and set(summary.threads_by_worker.values()) == {expected_threads}
+    assert summary.threads_by_worker and set(summary.threads_by_worker.values()) == {expected_threads}
     lines = out.read_text().splitlines()
     paths = [json.loads(line)["path"] for line in lines]
     assert len(paths) == len(set(paths)) == 41  # every file once
