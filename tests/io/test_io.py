@@ -751,6 +751,17 @@ def central_entries(raw: bytearray, name: str) -> list[int]:
     return positions
 
 
+def claim_size(path: Path, member: str, size: int) -> None:
+    """Rewrites the uncompressed size that `member`'s local header and directory entries claim."""
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        local = zf.getinfo(member).header_offset
+    raw[local + 22:local + 26] = struct.pack("<I", size)
+    for central in central_entries(raw, member):
+        raw[central + 24:central + 28] = struct.pack("<I", size)
+    path.write_bytes(bytes(raw))
+
+
 def test_zip_bombs_refused(tmp_path: Path) -> None:
     zeros = np.zeros(2 << 20, np.float32).tobytes()
     big = one_tensor(numel=2 << 20, size=(2 << 20,))
@@ -760,13 +771,7 @@ def test_zip_bombs_refused(tmp_path: Path) -> None:
     assert "needs 40" in str(refused(write_checkpoint(tmp_path / "size.pth", small, {"0": zeros})))
     # 8 MiB of deflated zeros whose directory entries claim 40 bytes: reading stops at 40 and the CRC fails.
     path = write_checkpoint(tmp_path / "lying.pth", small, {"0": zeros}, compression=zipfile.ZIP_DEFLATED)
-    raw = bytearray(path.read_bytes())
-    with zipfile.ZipFile(path) as zf:
-        local = zf.getinfo("archive/data/0").header_offset
-    raw[local + 22:local + 26] = struct.pack("<I", 40)
-    for central in central_entries(raw, "archive/data/0"):
-        raw[central + 24:central + 28] = struct.pack("<I", 40)
-    path.write_bytes(bytes(raw))
+    claim_size(path, "archive/data/0", 40)
     assert "cannot read record" in str(refused(path))
 
 
