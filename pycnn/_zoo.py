@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from typing import Any
 
 from . import models
@@ -24,9 +25,19 @@ class UnknownModelError(ValueError):
     """A model name that pycnn.models does not build."""
 
 
+def is_onnx_file(name: str) -> bool:
+    """Whether `name` stands for an ONNX file rather than a built-in model."""
+    return name.lower().endswith(".onnx")
+
+
 def check_model_name(name: str) -> str:
-    """`name` itself when pycnn.models builds it; else UnknownModelError naming the known models."""
+    """`name` itself when pycnn.models builds it or it is an existing .onnx file; else UnknownModelError naming the
+    known models."""
     if name in MODEL_NAMES:
+        return name
+    if is_onnx_file(name):
+        if not os.path.isfile(name):
+            raise UnknownModelError(f"no ONNX file {name!r}")
         return name
     close = difflib.get_close_matches(name, MODEL_NAMES, n=1)
     hint = f" (did you mean {close[0]}?)" if close else ""
@@ -45,8 +56,15 @@ def build_model(name: str, weights: Weights = None, **kwargs: Any) -> Module:
     """pycnn.models.<name>(weights=weights, **kwargs): randomly initialised when `weights` is None.
 
     GoogLeNet is built for inference, as torchvision's pretrained one is: without the auxiliary classifiers.
+    An .onnx file is loaded with pycnn.onnx.load (its weights are its own).
     """
-    if check_model_name(name) == "googlenet":
+    if is_onnx_file(check_model_name(name)):
+        if weights is not None or kwargs:
+            raise ValueError(f"{name} holds its own weights and architecture; it takes no weights or options")
+        from .onnx import load
+
+        return load(name)
+    if name == "googlenet":
         kwargs.setdefault("aux_logits", False)
         if weights is None:
             kwargs.setdefault("init_weights", True)
@@ -54,9 +72,12 @@ def build_model(name: str, weights: Weights = None, **kwargs: Any) -> Module:
     return model
 
 
-def input_shape_for(name: str, batch: int = 1) -> tuple[int, int, int, int]:
-    """The ImageNet input every classic model takes: (batch, 3, 224, 224)."""
-    check_model_name(name)
+def input_shape_for(name: str, batch: int = 1) -> tuple[int, ...]:
+    """The ImageNet input every classic model takes, (batch, 3, 224, 224); an ONNX file's, from its graph."""
+    if is_onnx_file(check_model_name(name)):
+        from .onnx import load
+
+        return load(name).input_shape(batch)
     return (batch, 3, 224, 224)
 
 

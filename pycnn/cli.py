@@ -125,9 +125,15 @@ def _add_bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ig
 
     bench = commands.add_parser("bench", help="time the classic CNNs beside PyTorch, ONNX Runtime and OpenVINO",
                                 description=BENCH_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench.add_argument("model", nargs="?", type=_model_name, metavar="MODEL",
+                       help="one model to time: an .onnx file (beside ONNX Runtime and OpenVINO running the same "
+                            "file) or a name; the same as --models MODEL")
     bench.add_argument("--models", type=_model_list, default=list(_zoo.DEFAULT_BENCH_MODELS), metavar="LIST",
                        help=f"comma-separated models (default: {','.join(_zoo.DEFAULT_BENCH_MODELS)}; "
-                            f"known: {', '.join(_zoo.MODEL_NAMES)})")
+                            f"known: {', '.join(_zoo.MODEL_NAMES)}, or .onnx files)")
+    bench.add_argument("--input", type=_input_shape, metavar="N,C,H,W",
+                       help="for .onnx files: the input shape (default: the graph's, with --batch for an open batch "
+                            "dimension)")
     bench.add_argument("--batch", type=_positive_int, default=1, help="images per call (default 1)")
     bench.add_argument("--threads", type=_positive_int, default=get_num_threads(),
                        help=f"threads of pycnn and of each peer (default {get_num_threads()}: this process's cores)")
@@ -155,9 +161,9 @@ def _add_summary_parser(commands: argparse._SubParsersAction) -> None:  # type: 
         description="Prints the per-layer table of pycnn.summary: each layer's output shape, parameters, "
                     "multiply-accumulates and activation size, and the totals. Nothing is computed: the model is "
                     "traced on an input of the given shape.")
-    summary.add_argument("model", type=_model_name, help=f"one of: {', '.join(_zoo.MODEL_NAMES)}")
-    summary.add_argument("--input", type=_input_shape, default=(1, 3, 224, 224), metavar="N,C,H,W",
-                         help="input shape (default 1,3,224,224)")
+    summary.add_argument("model", type=_model_name, help=f"an .onnx file, or one of: {', '.join(_zoo.MODEL_NAMES)}")
+    summary.add_argument("--input", type=_input_shape, metavar="N,C,H,W",
+                         help="input shape (default 1,3,224,224; for an .onnx file, the graph's)")
     summary.set_defaults(run=_summary)
 
 
@@ -290,11 +296,15 @@ def _bench(args: argparse.Namespace) -> None:
         raise UsageError("--rounds counts the processes of an --isolated run; add --isolated, or drop --rounds")
     if args.isolated and args.device != "cpu":
         raise UsageError("--isolated times CPU runtimes; drop it with --device cuda")
+    models = [args.model] if args.model else args.models
+    if args.isolated and any(_zoo.is_onnx_file(m) for m in models):
+        raise UsageError("--isolated times the named models (each peer rebuilt from torchvision); time an .onnx "
+                         "file without it")
     _warn_about_threads(args.threads)
     peers = _check_device(args.device, args.peers)
-    settings = BenchSettings(models=args.models, batch=args.batch, threads=args.threads, repeat=args.repeat,
+    settings = BenchSettings(models=models, batch=args.batch, threads=args.threads, repeat=args.repeat,
                              peers=peers, device=args.device, isolated=args.isolated,
-                             rounds=(args.rounds or 3) if args.isolated else 1)
+                             rounds=(args.rounds or 3) if args.isolated else 1, input_shape=args.input)
     progress = Progress(total=progress_steps(settings), prefix="pycnn bench: ")
 
     def print_row(report: BenchReport, result: ModelResult) -> None:
@@ -319,6 +329,9 @@ def _summary(args: argparse.Namespace) -> None:
     from .summary import summary
 
     model = _zoo.build_model(args.model)
+    if args.input is None:
+        args.input = _zoo.input_shape_for(args.model) if not _zoo.is_onnx_file(args.model) else \
+            model.input_shape()
     try:
         table = summary(model, args.input)
     except ValueError as error:

@@ -174,8 +174,9 @@ class Backend:
         raise TypeError(f"{op}: pycnn has no {self.label} kernel for it; move the arrays to the host first "
                         "(tensor.cpu(), array.numpy())")
 
-    def call(self, x: Any, out: Any, function: Callable[[Any], Any]) -> None:
-        """out = function(x) for a layer without a kernel of its own (its forward, on host arrays)."""
+    def call(self, *args: Any) -> None:
+        """call(*inputs, out, function): out = function(*inputs) for a layer without a kernel of its own (its
+        forward, on host arrays)."""
         raise NotImplementedError
 
     def cat(self, inputs: Sequence[Any], out: Any, dim: int) -> None:
@@ -200,13 +201,13 @@ class Backend:
         return array
 
     def op_step(self, op: Op, packed: dict[Any, Any]) -> Execute:
-        """execute(x, out) for any other op."""
+        """execute(*inputs, out) for any other op (one input, but for "call")."""
         method = getattr(self, op.name)
         params = tuple(self.constant(p, packed) if isinstance(p, np.ndarray) else p for p in op.params)
         view = op.view
         if view is None:
-            return lambda x, out: method(x, out, *params)
-        return lambda x, out: method(x.reshape(view), out.reshape(view), *params)
+            return lambda *arrays: method(*arrays, *params)
+        return lambda *arrays: method(*(a.reshape(view) for a in arrays), *params)
 
     def add_step(self) -> Execute:
         return self.add

@@ -9,7 +9,7 @@ whole 4×4 output tiles (and turn an Inf into NaN), so an input that holds any, 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -170,8 +170,9 @@ class Backend(base.Backend):
             first_col = np.where(col >= 0, col, np.iinfo(np.int64).max).min(axis=-1)
             np.copyto(indices, np.broadcast_to(first_row * w + first_col, indices.shape), where=outside)
 
-    def call(self, x: F32, out: F32, function: Callable[[F32], Any]) -> None:
-        out[...] = function(x)
+    def call(self, *args: Any) -> None:
+        *inputs, out, function = args
+        out[...] = function(*inputs)
 
     # -- prepared steps -----------------------------------------------------------------------------------------
     def conv_step(self, conv: base.ConvSpec, input_shape: tuple[int, ...],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -116,9 +116,10 @@ class Backend(base.Backend):
     def cat(self, inputs: Sequence[Any], out: Any, dim: int) -> None:
         self.cuda.concat([_around(x, dim) for x in inputs], _around(out, dim))
 
-    def call(self, x: Any, out: Any, function: Callable[[Any], Any]) -> None:
+    def call(self, *args: Any) -> None:
+        *inputs, out, function = args
         host_out = np.empty(tuple(out.shape), np.float32)
-        host_out[...] = function(x.numpy())
+        host_out[...] = function(*(x.numpy() for x in inputs))
         out.copy_from_host(host_out)
 
     def op_step(self, op: base.Op, packed: dict[Any, Any]) -> base.Execute:

@@ -120,13 +120,13 @@ def export_onnx(model: Any, x: np.ndarray, path: str | os.PathLike[str]) -> None
                           dynamo=False)
 
 
-def onnxruntime_runner(path: str | os.PathLike[str], threads: int) -> Runner:
+def onnxruntime_runner(path: str | os.PathLike[str], threads: int, input_name: str = "x") -> Runner:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    return lambda x: session.run(None, {"x": x})[0]
+    return lambda x: session.run(None, {input_name: x})[0]
 
 
 def openvino_model(path: str | os.PathLike[str], threads: int) -> Any:

@@ -136,7 +136,8 @@ def footnote(report: BenchReport) -> str:
         how = ("timed in alternation in one process" if not report.settings.isolated else
                "each runtime in a process of its own, runtimes alternating round by round")
         notes.append(f"pycnn/peer = median over rounds of pycnn ms / peer ms in the same round (below 1: pycnn is "
-                     f"faster); same weights and input, {how}; rel err = max |pycnn - torch| / max |torch|")
+                     f"faster); same weights and input, {how}; rel err = max |pycnn - torch| / max |torch| "
+                     "(for an .onnx file, against onnxruntime)")
     notes.append("1st call: tracing, BatchNorm folding and weight packing, then the run")
     return "\n".join(notes)
 

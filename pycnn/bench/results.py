@@ -20,6 +20,7 @@ class BenchSettings:
     # `rounds` rounds, runtimes alternating round by round.
     isolated: bool = False
     rounds: int = 1
+    input_shape: tuple[int, ...] | None = None  # ONNX files: the input shape given (default: the graph's)
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ def _run(settings: BenchSettings, progress: Progress | None,
             if progress is not None:
                 progress.draw(f"{name}: building")
             workload = build_workload(name, settings.batch, settings.threads, settings.peers, workdir,
-                                      device=settings.device)
+                                      device=settings.device, input_shape=settings.input_shape)
             if progress is not None:
                 progress.advance(f"{name}: timing")
             result = _measure(workload, settings.repeat, report.peak_gflops, progress)

@@ -30,14 +30,17 @@ class Workload:
 
 
 def build_workload(name: str, batch: int, threads: int, peers: Sequence[str], workdir: str | os.PathLike[str],
-                   seed: int = 0, device: str = "cpu") -> Workload:
+                   seed: int = 0, device: str = "cpu", input_shape: tuple[int, ...] | None = None) -> Workload:
     """The model `name` in pycnn and in each of `peers` that can run it (torch, onnxruntime, openvino).
 
     With torch among the peers, torchvision's model supplies the weights and pycnn loads its state dict; the
     ONNX runtimes run the ONNX file exported from it into `workdir`. Without torch, pycnn runs alone on its own
     random initialisation. Peers need torchvision's version of the model: alexnet_original runs alone.
+    An .onnx file runs in pycnn and in the ONNX runtimes among `peers`, on `input_shape` or the graph's own.
     On device "cuda", pycnn's model and torch's (the only peer there) run on the GPU, numpy in and out.
     """
+    if _zoo.is_onnx_file(name):
+        return _onnx_workload(name, batch, threads, peers, seed, device, input_shape)
     x = np.random.default_rng(seed).standard_normal(_zoo.input_shape_for(name, batch), dtype=np.float32)
     if not peers or name not in _peers.TORCHVISION_MODELS:
         return Workload(name, _zoo.build_model(name).to(device), x)
@@ -62,6 +65,19 @@ def build_workload(name: str, batch: int, threads: int, peers: Sequence[str], wo
             runners[peer] = _bind(make(path, threads), x)
         os.remove(path)  # the runtimes hold their own copy of the weights
     return Workload(name, model, x, runners, reference=run_torch, weights="torchvision random init")
+
+
+def _onnx_workload(path: str, batch: int, threads: int, peers: Sequence[str], seed: int, device: str,
+                   input_shape: tuple[int, ...] | None) -> Workload:
+    model = _zoo.build_model(path)
+    shape = input_shape or model.input_shape(batch)
+    x = np.random.default_rng(seed).standard_normal(shape, dtype=np.float32)
+    runners = {}
+    if "onnxruntime" in peers:
+        runners["onnxruntime"] = _bind(_peers.onnxruntime_runner(path, threads, model.graph_inputs[0].name), x)
+    if "openvino" in peers:
+        runners["openvino"] = _bind(_peers.openvino_runner(path, threads), x)
+    return Workload(path, model.to(device), x, runners, reference=runners.get("onnxruntime"), weights="the file's")
 
 
 def _bind(run: _peers.Runner, x: np.ndarray) -> Callable[[], np.ndarray]:

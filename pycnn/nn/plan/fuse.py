@@ -126,7 +126,7 @@ class Builder:
             shape = node.output.shape
             return Step(node.name, node.inputs, node.output, lambda x: x.reshape(shape), is_view=True), node
         return Step(node.name, node.inputs, node.output,
-                    self.backend.op_step(layer.op(node.inputs[0].shape), self.packed)), node
+                    self.backend.op_step(layer.op(*(v.shape for v in node.inputs)), self.packed)), node
 
     def _conv_tail(self, node: Node) -> _ConvTail:
         tail = _ConvTail(node)

@@ -1,0 +1,160 @@
+"""OnnxModel: an ONNX graph as a pycnn.nn.Module, its nodes run in order by their converters (ops/).
+
+Values are of three kinds. Constants (initializers, and every node computable from them alone) are folded at
+load time. Static values depend on the inputs' shapes only (Shape and the arithmetic on it): they are computed
+with numpy per call, and once per input shape while a plan is traced. Dynamic values carry the data: while a
+plan is traced they are traced values, so that the nodes become the plan's layers and fuse as in the built-in
+models.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import nn
+from .._args import as_float32
+from ..nn.trace import Value
+from .errors import UnsupportedOnnxError
+from .graph import Graph, GraphInput, Node
+from .ops import OPS, Attrs, Context, Generic, Runner
+
+_CONSTANT, _STATIC, _DYNAMIC = "constant", "static", "dynamic"
+_FLOATS = ("float16", "float32", "float64", "bfloat16")
+
+
+@dataclass
+class _Step:
+    inputs: list[str]
+    outputs: list[str]
+    run: Runner
+
+
+class OnnxModel(nn.Module):
+    """A network read by pycnn.onnx.load. Called with one image batch it runs through the same fused plan as the
+    built-in models; a graph of several inputs or outputs runs node by node and returns a tuple."""
+
+    def __init__(self, graph: Graph) -> None:
+        super().__init__()
+        # A graph of one input and one output compiles into a plan; others run node by node.
+        self.compiles_on_call = len(graph.inputs) == 1 and len(graph.outputs) == 1
+        self.opset, self.graph_name = graph.opset, graph.name
+        self.graph_inputs, self.graph_outputs = graph.inputs, graph.outputs
+        self._constants: dict[str, np.ndarray] = {}
+        self._steps: list[_Step] = []
+        self._build(graph)
+
+    def extra_repr(self) -> str:
+        inputs = ", ".join(f"{i.name}: {_shape_text(i.shape)}" for i in self.graph_inputs)
+        return f"opset={self.opset}, inputs=({inputs}), outputs={self.graph_outputs}"
+
+    def input_shape(self, batch: int = 1) -> tuple[int, ...]:
+        """The first input's shape, with `batch` for its first open dimension (and 1 for any other)."""
+        shape = self.graph_inputs[0].shape if self.graph_inputs else None
+        if shape is None:
+            raise ValueError("the graph does not give the shape of its input; pass one (e.g. --input 1,3,224,224)")
+        dims, first = [], True
+        for d in shape:
+            dims.append(d if d is not None else (batch if first else 1))
+            first = first and d is not None
+        return tuple(dims)
+
+    # -- load time ------------------------------------------------------------------------------------------------
+    def _build(self, graph: Graph) -> None:
+        constants = dict(graph.initializers)
+        kinds = {name: _CONSTANT for name in constants} | {i.name: _DYNAMIC for i in graph.inputs}
+        reads: dict[str, int] = {}
+        for node in graph.nodes:
+            for name in node.inputs:
+                reads[name] = reads.get(name, 0) + 1
+        for name in graph.outputs:
+            reads[name] = reads.get(name, 0) + 1
+        taken: set[str] = set()
+        for node in graph.nodes:
+            spec = _spec(node, graph.opset)
+            a = Attrs(node, graph.opset)
+            input_kinds = [kinds[n] for n in node.inputs if n]
+            if all(k == _CONSTANT for k in input_kinds):
+                outputs = spec.compute(a, [constants[n] if n else None for n in node.inputs])
+                constants.update((n, np.asarray(v)) for n, v in zip(node.outputs, outputs, strict=False) if n)
+                kinds.update((n, _CONSTANT) for n in node.outputs if n)
+                continue
+            if spec.shape_of or _DYNAMIC not in input_kinds:
+                kind, run = _STATIC, Generic(spec.compute, a)
+            else:
+                kind = _DYNAMIC
+                context = Context(a, [constants.get(n) if n and kinds[n] == _CONSTANT else None for n in node.inputs],
+                                  functools.partial(self._register, node, taken=taken))
+                built = spec.build(context) if spec.build is not None else None
+                run = built or Generic(spec.compute, a, any(reads.get(n) for n in node.outputs[1:] if n))
+            self._steps.append(_Step(node.inputs, node.outputs, run))
+            kinds.update((n, kind) for n in node.outputs if n)
+        used = {n for step in self._steps for n in step.inputs} | set(graph.outputs)
+        self._constants = {n: v for n, v in constants.items() if n in used}
+
+    def _register(self, node: Node, layer: nn.Module, *, taken: set[str]) -> nn.Module:
+        """Adds a node's layer under a name made from the node's (or its output's) name."""
+        named = node.name and "#" not in node.name  # reading.py names unnamed nodes "<op_type> #<index>"
+        base = re.sub(r"\W+", "_", node.name if named else node.outputs[0]).strip("_") or node.op_type.lower()
+        base = base if base[0].isalpha() else f"{node.op_type.lower()}_{base}"
+        name, i = base, 1
+        while name in taken:
+            i += 1
+            name = f"{base}_{i}"
+        taken.add(name)
+        self.add_module(name, layer)
+        return layer
+
+    # -- run time -------------------------------------------------------------------------------------------------
+    def forward(self, *inputs: Any) -> Any:
+        if len(inputs) != len(self.graph_inputs):
+            names = ", ".join(i.name for i in self.graph_inputs)
+            raise TypeError(f"the graph takes {len(self.graph_inputs)} input(s) ({names}), got {len(inputs)}")
+        values: dict[str, Any] = dict(self._constants)
+        for spec, x in zip(self.graph_inputs, inputs, strict=True):
+            values[spec.name] = _graph_input(spec, x)
+        for step in self._steps:
+            outputs = step.run([values[n] if n else None for n in step.inputs])
+            values.update((n, v) for n, v in zip(step.outputs, outputs, strict=False) if n)
+        given = {id(x) for x in inputs} | {id(v) for v in self._constants.values()}
+        results = [values[n] if isinstance(values[n], Value) or id(values[n]) not in given else values[n].copy()
+                   for n in self.graph_outputs]
+        return results[0] if len(results) == 1 else tuple(results)
+
+
+def _spec(node: Node, opset: int) -> Any:
+    spec = OPS.get(node.op_type)
+    where = node.describe(opset)
+    if spec is None:
+        raise UnsupportedOnnxError(f"{where}: pycnn does not run {node.op_type}; it runs {', '.join(sorted(OPS))}")
+    unknown = sorted(set(node.attrs) - spec.attrs)
+    if unknown:
+        raise UnsupportedOnnxError(f"{where}: attribute(s) {', '.join(unknown)} not supported; {node.op_type} takes "
+                                   f"{', '.join(sorted(spec.attrs)) or 'none'}")
+    odd = [name for name, value in node.attrs.items() if type(value).__name__ == "_Unsupported"]
+    if odd:
+        raise UnsupportedOnnxError(f"{where}: attribute(s) {', '.join(odd)} are subgraphs or sparse tensors, which "
+                                   "pycnn does not run")
+    return spec
+
+
+def _shape_text(shape: tuple[int | None, ...] | None) -> str:
+    return "?" if shape is None else "(" + ", ".join("N" if d is None else str(d) for d in shape) + ")"
+
+
+def _graph_input(spec: GraphInput, x: Any) -> Any:
+    what = f"input {spec.name!r}"
+    if isinstance(x, Value):
+        shape = x.shape
+    else:
+        x = as_float32(x, what) if spec.elem_type in _FLOATS else np.asarray(x, spec.elem_type)
+        shape = x.shape
+    expected = spec.shape
+    if expected is not None and (len(shape) != len(expected) or
+                                 any(e is not None and e != s for e, s in zip(expected, shape, strict=False))):
+        raise ValueError(f"{what} must have shape {_shape_text(expected)} (N: any size), got {tuple(shape)}")
+    return x

@@ -1,0 +1,182 @@
+"""What pycnn.onnx refuses, and how: one clear error naming the node, its op type and opset for a graph it does not
+run; OnnxFileError (a pycnn.io.WeightsFileError) for truncated, corrupted and hostile files, within bounded time
+and memory; external data read only from the model's own folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, numpy_helper
+from onnx import helper as h
+
+import pycnn.onnx
+from pycnn.io import WeightsFileError
+from pycnn.onnx import OnnxFileError, UnsupportedOnnxError
+
+
+def _model(nodes: list, inits: list | None = None, opset: int = 13, output: str = "y",
+           out_shape: list | None = None) -> onnx.ModelProto:
+    graph = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])],
+                         [h.make_tensor_value_info(output, TensorProto.FLOAT, out_shape)], inits or [])
+    return h.make_model(graph, opset_imports=[h.make_opsetid("", opset)])
+
+
+def _good() -> onnx.ModelProto:
+    w = numpy_helper.from_array(np.ones((3, 2, 1, 1), np.float32), "w")
+    return _model([h.make_node("Conv", ["x", "w"], ["c"], name="conv"), h.make_node("Relu", ["c"], ["y"])], [w])
+
+
+def test_a_good_model_loads_and_runs() -> None:
+    y = pycnn.onnx.load(_good().SerializeToString())(np.ones((1, 2, 4, 4), np.float32))
+    np.testing.assert_array_equal(y, np.full((1, 3, 4, 4), 2, np.float32))
+
+
+def test_unsupported_operator_names_node_op_and_opset() -> None:
+    model = _model([h.make_node("Relu", ["x"], ["r"]), h.make_node("Erf", ["r"], ["y"], name="the_erf")], opset=9)
+    with pytest.raises(UnsupportedOnnxError, match=r"node 'the_erf' \(Erf, opset 9\): pycnn does not run Erf; "
+                                                   r"it runs .*Conv.*MaxPool"):
+        pycnn.onnx.load(model.SerializeToString())
+
+
+def test_unsupported_attribute_names_it() -> None:
+    model = _model([h.make_node("Relu", ["x"], ["y"], name="r", fancy=3)])
+    with pytest.raises(UnsupportedOnnxError, match=r"node 'r' \(Relu, opset 13\): attribute\(s\) fancy not supported"):
+        pycnn.onnx.load(model.SerializeToString())
+
+
+def test_other_domains_are_refused() -> None:
+    model = _model([h.make_node("Gelu", ["x"], ["y"], name="g", domain="com.microsoft")])
+    model.opset_import.append(h.make_opsetid("com.microsoft", 1))
+    with pytest.raises(UnsupportedOnnxError, match=r"node 'g' \(Gelu\) is from the operator set 'com.microsoft'"):
+        pycnn.onnx.load(model.SerializeToString())
+
+
+def test_three_d_convolution_is_refused_at_load() -> None:
+    w = numpy_helper.from_array(np.ones((1, 2, 1, 1, 1), np.float32), "w")
+    model = _model([h.make_node("Conv", ["x", "w"], ["y"], name="c3", kernel_shape=[1, 1, 1])], [w])
+    with pytest.raises(UnsupportedOnnxError, match=r"node 'c3' \(Conv, opset 13\): .*kernel of 3 dimensions"):
+        pycnn.onnx.load(model.SerializeToString())
+
+
+def test_input_of_the_wrong_shape_names_input_and_shapes() -> None:
+    model = pycnn.onnx.load(_good().SerializeToString())
+    with pytest.raises(ValueError, match=r"input 'x' must have shape \(1, 2, 4, 4\).*got \(1, 3, 4, 4\)"):
+        model(np.ones((1, 3, 4, 4), np.float32))
+
+
+def test_wrong_number_of_inputs() -> None:
+    model = pycnn.onnx.load(_good().SerializeToString())
+    with pytest.raises(TypeError, match=r"takes 1 input\(s\) \(x\), got 2"):
+        model.forward(np.ones((1, 2, 4, 4), np.float32), np.ones(1))
+
+
+def test_without_onnx_installed_says_which_extra(tmp_path) -> None:
+    path = tmp_path / "m.onnx"
+    path.write_bytes(_good().SerializeToString())
+    code = ("import sys; sys.modules['onnx'] = None\n"
+            "import pycnn.onnx\n"
+            f"try:\n    pycnn.onnx.load({str(path)!r})\nexcept ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert "pip install 'pycnn[onnx]'" in out.stdout
+
+
+# -- damaged and hostile files ---------------------------------------------------------------------------------
+def _refused_quickly(data: bytes) -> str:
+    start = time.perf_counter()
+    with pytest.raises(WeightsFileError) as info:
+        pycnn.onnx.load(data)
+    assert time.perf_counter() - start < 5
+    assert isinstance(info.value, OnnxFileError)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("keep", [0.1, 0.5, 0.9, 0.99])
+def test_truncated_files_are_refused(keep: float) -> None:
+    data = _good().SerializeToString()
+    _refused_quickly(data[:int(len(data) * keep)])
+
+
+def test_random_bytes_are_refused() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        _refused_quickly(rng.integers(0, 256, 300, dtype=np.uint8).tobytes())
+
+
+def test_a_tensor_claiming_more_than_it_holds_allocates_nothing() -> None:
+    tensor = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[1 << 20, 1 << 20, 1 << 10],
+                         raw_data=b"\0" * 16)
+    model = _model([h.make_node("Conv", ["x", "w"], ["y"])], [tensor])
+    assert "needs 4503599627370496 bytes, the file holds 16" in _refused_quickly(model.SerializeToString())
+
+
+def test_a_huge_constant_of_shape_is_refused() -> None:
+    shape = numpy_helper.from_array(np.array([1 << 20, 1 << 20], np.int64), "s")
+    model = _model([h.make_node("ConstantOfShape", ["s"], ["big"], name="big"),
+                    h.make_node("Add", ["x", "big"], ["y"])], [shape])
+    with pytest.raises(ValueError, match=r"node 'big' \(ConstantOfShape, opset 13\): shape .* more than"):
+        pycnn.onnx.load(model.SerializeToString())
+
+
+def test_an_undefined_input_is_refused() -> None:
+    model = _model([h.make_node("Relu", ["nowhere"], ["y"], name="r")])
+    assert "reads 'nowhere', which no input" in _refused_quickly(model.SerializeToString())
+
+
+# -- external data ---------------------------------------------------------------------------------------------
+def _external_model(tmp_path, location: str, data: bytes | None = None) -> str:
+    w = np.arange(6, dtype=np.float32).reshape(3, 2, 1, 1)
+    tensor = numpy_helper.from_array(w, "w")
+    tensor.ClearField("raw_data")
+    tensor.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", location), ("offset", "0"), ("length", str(w.nbytes))):
+        tensor.external_data.add(key=key, value=value)
+    folder = tmp_path / "model"
+    folder.mkdir(exist_ok=True)
+    if data is not None:
+        (folder / "weights.bin").write_bytes(data)
+    path = folder / "m.onnx"
+    path.write_bytes(_model([h.make_node("Conv", ["x", "w"], ["y"])], [tensor]).SerializeToString())
+    return str(path)
+
+
+def test_external_data_beside_the_model_is_read(tmp_path) -> None:
+    path = _external_model(tmp_path, "weights.bin", np.arange(6, dtype=np.float32).tobytes())
+    y = pycnn.onnx.load(path)(np.ones((1, 2, 4, 4), np.float32))
+    np.testing.assert_array_equal(y[0, :, 0, 0], [1, 5, 9])
+
+
+@pytest.mark.parametrize("location", ["../secret.bin", "/etc/passwd", "sub/../../secret.bin"])
+def test_external_data_outside_the_folder_is_refused(tmp_path, location: str) -> None:
+    (tmp_path / "secret.bin").write_bytes(b"\0" * 24)
+    path = _external_model(tmp_path, location)
+    with pytest.raises(OnnxFileError, match=r"(inside|outside) the model.s folder"):
+        pycnn.onnx.load(path)
+
+
+def test_external_data_through_a_symlink_out_of_the_folder_is_refused(tmp_path) -> None:
+    (tmp_path / "secret.bin").write_bytes(b"\0" * 24)
+    path = _external_model(tmp_path, "weights.bin")
+    os.symlink(tmp_path / "secret.bin", tmp_path / "model" / "weights.bin")
+    with pytest.raises(OnnxFileError, match="outside the model's folder"):
+        pycnn.onnx.load(path)
+
+
+def test_external_data_shorter_than_claimed_is_refused(tmp_path) -> None:
+    path = _external_model(tmp_path, "weights.bin", b"\0" * 8)
+    with pytest.raises(OnnxFileError, match=r"needs 24 bytes at offset 0 of .weights\.bin.*the file has 8"):
+        pycnn.onnx.load(path)
+
+
+def test_external_data_from_bytes_says_to_load_the_path(tmp_path) -> None:
+    path = _external_model(tmp_path, "weights.bin", b"\0" * 24)
+    with open(path, "rb") as f:
+        data = f.read()
+    with pytest.raises(OnnxFileError, match="load the model from its path"):
+        pycnn.onnx.load(data)
