@@ -297,9 +297,6 @@ def _bench(args: argparse.Namespace) -> None:
     if args.isolated and args.device != "cpu":
         raise UsageError("--isolated times CPU runtimes; drop it with --device cuda")
     models = [args.model] if args.model else args.models
-    if args.isolated and any(_zoo.is_onnx_file(m) for m in models):
-        raise UsageError("--isolated times the named models (each peer rebuilt from torchvision); time an .onnx "
-                         "file without it")
     _warn_about_threads(args.threads)
     peers = _check_device(args.device, args.peers)
     settings = BenchSettings(models=models, batch=args.batch, threads=args.threads, repeat=args.repeat,

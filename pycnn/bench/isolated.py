@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _zoo
 from . import peers as _peers
 from .progress import Progress
 from .results import BenchReport, BenchSettings, ModelResult, PeerResult
@@ -78,7 +79,7 @@ def run_isolated(settings: BenchSettings, report: BenchReport, progress: Progres
             if progress is not None:
                 progress.draw(f"{name}: preparing")
             weights, onnx = _prepare(name, settings, workdir)
-            peers = [p for p in settings.peers if weights is not None]
+            peers = [p for p in settings.peers if weights is not None or (onnx is not None and p != "torch")]
             if progress is not None:  # the processes of peers that cannot run this model are done already
                 skipped = settings.rounds * (len(settings.peers) - len(peers))
                 progress.advance(f"{name}: round 1/{settings.rounds}", steps=1 + skipped)
@@ -90,7 +91,10 @@ def run_isolated(settings: BenchSettings, report: BenchReport, progress: Progres
 
 def _prepare(name: str, settings: BenchSettings, workdir: str) -> tuple[str | None, str | None]:
     """torchvision's random weights as a file for pycnn's processes, and its ONNX export for the ONNX runtimes;
-    (None, None) when pycnn runs alone (no peers, or a model torchvision lacks)."""
+    (None, None) when pycnn runs alone (no peers, or a model torchvision lacks); (None, the file) for an .onnx file,
+    which every runtime but torch reads."""
+    if _zoo.is_onnx_file(name):
+        return None, name
     if not settings.peers or name not in _peers.TORCHVISION_MODELS:
         return None, None
     from .. import save
@@ -112,24 +116,29 @@ def _measure(name: str, settings: BenchSettings, peers: list[str], weights: str 
              peak_gflops: float | None, progress: Progress | None) -> ModelResult:
     runtimes = ["pycnn", *peers]
     rounds: dict[str, list[ProcessTiming]] = {r: [] for r in runtimes}
+    # The runtime whose output the error is measured against: torch's model, or ONNX Runtime on an .onnx file.
+    judge = "onnxruntime" if _zoo.is_onnx_file(name) else "torch"
+    shape = list(settings.input_shape) if settings.input_shape else None
     for i in range(settings.rounds):
         for runtime in runtimes:
             task = Task(runtime, name, settings.batch, settings.threads, settings.repeat, weights=weights,
-                        onnx=onnx, want_output=i == 0 and runtime in ("pycnn", "torch"))
+                        onnx=onnx, want_output=i == 0 and runtime in ("pycnn", judge), input_shape=shape)
             rounds[runtime].append(run_process(task))
             if progress is not None:
                 progress.advance(f"{name}: round {min(i + 2, settings.rounds)}/{settings.rounds}")
     error = None
     if peers:
-        reference = rounds["torch"][0].output if "torch" in rounds else run_process(
-            Task("torch", name, settings.batch, settings.threads, 0, want_output=True)).output
+        reference = rounds[judge][0].output if judge in rounds else run_process(
+            Task(judge, name, settings.batch, settings.threads, 0, onnx=onnx, want_output=True,
+                 input_shape=shape)).output
         error = _relative_error(rounds["pycnn"][0].output, reference)
     ours = rounds["pycnn"]
     first = ours[0]
     assert first.params is not None and first.macs is not None and first.first_call_s is not None
     return ModelResult(
-        model=name, input_shape=(settings.batch, 3, 224, 224),
-        weights="torchvision random init" if peers else "pycnn random init", params=first.params, macs=first.macs,
+        model=name, input_shape=tuple(shape or _zoo.input_shape_for(name, settings.batch)),
+        weights="the file's" if onnx == name else "torchvision random init" if peers else "pycnn random init",
+        params=first.params, macs=first.macs,
         median_ms=1e3 * statistics.median(p.median_s for p in ours), times_ms=_all_ms(ours),
         first_call_ms=1e3 * statistics.median(p.first_call_s or 0.0 for p in ours), peak_gflops=peak_gflops,
         peers={p: _peer_result(ours, rounds[p]) for p in peers}, max_rel_error=error)

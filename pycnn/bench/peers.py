@@ -120,12 +120,13 @@ def export_onnx(model: Any, x: np.ndarray, path: str | os.PathLike[str]) -> None
                           dynamo=False)
 
 
-def onnxruntime_runner(path: str | os.PathLike[str], threads: int, input_name: str = "x") -> Runner:
+def onnxruntime_runner(path: str | os.PathLike[str], threads: int) -> Runner:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    input_name = session.get_inputs()[0].name
     return lambda x: session.run(None, {input_name: x})[0]
 
 

@@ -30,8 +30,9 @@ class Task:
     repeat: int  # timed calls; 0: only the output (a reference for the error)
     seed: int = 0
     weights: str | None = None  # pycnn: the state dict file; None: its own random initialisation
-    onnx: str | None = None  # the ONNX runtimes: the exported model
+    onnx: str | None = None  # the ONNX runtimes: the exported model, or the .onnx file timed
     want_output: bool = False
+    input_shape: list[int] | None = None  # None: model_input's default for the model
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -41,9 +42,11 @@ class Task:
         return cls(**json.loads(text))
 
 
-def model_input(model: str, batch: int, seed: int) -> np.ndarray:
-    """The input every runtime takes, (batch, 3, 224, 224) standard normal: the same as the in-process benchmark."""
-    return np.random.default_rng(seed).standard_normal(_zoo.input_shape_for(model, batch), dtype=np.float32)
+def model_input(model: str, batch: int, seed: int, shape: list[int] | None = None) -> np.ndarray:
+    """The input every runtime takes, standard normal, (batch, 3, 224, 224) or an ONNX graph's own shape unless
+    `shape` is given: the same as the in-process benchmark."""
+    shape = list(shape or _zoo.input_shape_for(model, batch))
+    return np.random.default_rng(seed).standard_normal(shape, dtype=np.float32)
 
 
 def _runner(task: Task, x: np.ndarray) -> tuple[Callable[[], np.ndarray], dict[str, Any]]:
@@ -78,7 +81,7 @@ def run_task(task: Task) -> dict[str, Any]:
     """Builds the runtime's model, then `task.repeat` timed calls, each after untimed ones (timing.py)."""
     from .timing import alternating_times
 
-    x = model_input(task.model, task.batch, task.seed)
+    x = model_input(task.model, task.batch, task.seed, task.input_shape)
     run, facts = _runner(task, x)
     output = run() if task.want_output else None
     times = alternating_times({task.runtime: run}, task.repeat)[task.runtime] if task.repeat else []

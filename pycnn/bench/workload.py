@@ -74,7 +74,7 @@ def _onnx_workload(path: str, batch: int, threads: int, peers: Sequence[str], se
     x = np.random.default_rng(seed).standard_normal(shape, dtype=np.float32)
     runners = {}
     if "onnxruntime" in peers:
-        runners["onnxruntime"] = _bind(_peers.onnxruntime_runner(path, threads, model.graph_inputs[0].name), x)
+        runners["onnxruntime"] = _bind(_peers.onnxruntime_runner(path, threads), x)
     if "openvino" in peers:
         runners["openvino"] = _bind(_peers.openvino_runner(path, threads), x)
     return Workload(path, model.to(device), x, runners, reference=runners.get("onnxruntime"), weights="the file's")

@@ -1,5 +1,5 @@
 """`pycnn summary` and `pycnn bench` on an .onnx file: the input shape from the graph (its open batch dimension
-from --batch), or --input; the bench beside ONNX Runtime running the same file."""
+from --batch), or --input; the bench beside ONNX Runtime running the same file, in one process or --isolated."""
 
 from __future__ import annotations
 
@@ -60,7 +60,11 @@ def test_bench_of_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     assert "no ONNX file" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_bench_isolated_refuses_an_onnx_file(small_cnn: Path) -> None:
-    result = pycnn_command("bench", str(small_cnn), "--isolated")
-    assert result.returncode == 2
-    assert "time an .onnx file without it" in result.stderr
+def test_bench_isolated_runs_each_runtime_on_the_file_in_its_own_process(small_cnn: Path) -> None:
+    result = pycnn_command("bench", str(small_cnn), "--isolated", "--rounds", "1", "--repeat", "2", "--input",
+                           "3,3,32,32", "--peers", "onnxruntime")
+    assert result.returncode == 0, result.stderr
+    header, row = table_rows(result.stdout)[:2]
+    cells = dict(zip(header, row, strict=True))
+    assert float(cells["pycnn/onnxruntime"]) > 0
+    assert float(cells["rel err"]) < 1e-5
