@@ -199,7 +199,7 @@ def _add_predict_parser(commands: argparse._SubParsersAction) -> None:  # type: 
                               ".txt/.lst files listing one path per line")
     predict.add_argument("--weights", required=True, metavar="FILE",
                          help="the checkpoint: a torchvision .pth file (e.g. resnet50-0676ba61.pth), .safetensors "
-                              "or .npz")
+                              "or .npz; or an .onnx file, model and weights in one")
     predict.add_argument("--model", type=_model_name, metavar="NAME",
                          help="the architecture (default: the one the weights file's name names, as torchvision's "
                               f"files do; known: {', '.join(_zoo.MODEL_NAMES)})")
@@ -367,7 +367,10 @@ def _predict(args: argparse.Namespace) -> None:
     from .predict.images import list_images
     from .predict.output import check_results_file
 
-    name = args.model or _zoo.model_for_weights_file(args.weights)
+    onnx_file = _zoo.is_onnx_file(args.weights)
+    if onnx_file and args.model:
+        raise UsageError(f"--weights {args.weights}: an ONNX file is a whole model; drop --model")
+    name = args.weights if onnx_file else args.model or _zoo.model_for_weights_file(args.weights)
     if name is None:
         raise UsageError(f"--weights {args.weights}: its name names no model; say which with --model "
                          f"(one of: {', '.join(_zoo.MODEL_NAMES)})")
@@ -388,8 +391,8 @@ def _predict(args: argparse.Namespace) -> None:
     except ExtraMissingError as error:
         raise CommandError(str(error)) from None
     try:
-        model = _zoo.build_model(name, weights=args.weights)
-    except ValueError as error:  # WeightsFileError, StateDictError: a file that is not this model's weights
+        model = _zoo.build_model(name) if onnx_file else _zoo.build_model(name, weights=args.weights)
+    except ValueError as error:  # WeightsFileError, StateDictError, UnsupportedOnnxError: not a model pycnn runs
         raise CommandError(f"--weights {args.weights}: {error}") from None
     summary = predict(model, args.inputs, args.output, batch_size=args.batch, top_k=args.top_k, resume=args.resume,
                       preprocessing=Preprocessing(args.resize, args.crop), decode_threads=args.decode_threads,

@@ -139,6 +139,25 @@ def test_the_command_infers_the_model_and_writes_csv(tmp_path: Path, photos: Pat
     assert len(rows) == 8 and all(len(row) == 11 for row in rows)
 
 
+def test_the_command_runs_an_onnx_file(tmp_path: Path, photos: Path,
+                                       resnet18_file: tuple[Path, torch.nn.Module]) -> None:
+    net = resnet18_file[1]
+    path = tmp_path / "classifier.onnx"
+    with torch.no_grad():
+        torch.onnx.export(net, (torch.zeros(1, 3, 224, 224),), str(path), dynamo=False, input_names=["x"],
+                          dynamic_axes={"x": {0: "N"}})
+    out = tmp_path / "labels.jsonl"
+    result = pycnn_command("predict", "--weights", str(path), str(photos), "--output", str(out), "--batch", "2")
+    assert result.returncode == 0, result.stderr
+    assert f"pycnn predict: {path}: 5 classified, 2 errors" in result.stdout
+    classified = [r for r in map(json.loads, out.read_text().splitlines()) if "top" in r]
+    assert len(classified) == 5
+    for record in classified:
+        indices, probabilities = torch_top5(net, Path(record["path"]))
+        assert [c["index"] for c in record["top"]] == indices
+        np.testing.assert_allclose([c["probability"] for c in record["top"]], probabilities, rtol=1e-4, atol=1e-6)
+
+
 @pytest.mark.parametrize("args, message", [
     (["--weights", "{weights}", "{photos}", "--output", "{tmp}/x.txt"], "must end in .csv or .jsonl"),
     (["--weights", "{tmp}/mine.pth", "{photos}", "--output", "{tmp}/x.csv"], "its name names no model; say which"),
