@@ -88,7 +88,8 @@ class OnnxModel(nn.Module):
             else:
                 kind = _DYNAMIC
                 context = Context(a, [constants.get(n) if n and kinds[n] == _CONSTANT else None for n in node.inputs],
-                                  functools.partial(self._register, node, taken=taken))
+                                  functools.partial(self._register, node, taken=taken),
+                                  functools.partial(_share, constants, node))
                 built = spec.build(context) if spec.build is not None else None
                 run = built or Generic(spec.compute, a, any(reads.get(n) for n in node.outputs[1:] if n))
             self._steps.append(_Step(node.inputs, node.outputs, run))
@@ -124,6 +125,13 @@ class OnnxModel(nn.Module):
         results = [values[n] if isinstance(values[n], Value) or id(values[n]) not in given else values[n].copy()
                    for n in self.graph_outputs]
         return results[0] if len(results) == 1 else tuple(results)
+
+
+def _share(constants: dict[str, np.ndarray], node: Node, index: int, array: np.ndarray) -> None:
+    name = node.inputs[index]
+    old = constants.get(name)
+    if old is not None and old.shape == array.shape and old.dtype == array.dtype:
+        constants[name] = array
 
 
 def _spec(node: Node, opset: int) -> Any:

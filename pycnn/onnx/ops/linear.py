@@ -37,6 +37,10 @@ def _build_gemm(ctx: Context) -> Runner | None:
             return None  # C varies along the batch: numpy
         bias = np.broadcast_to(c.astype(np.float64).reshape(-1), (n,)) * beta
     layer = _linear(weight.astype(np.float32), None if bias is None else bias.astype(np.float32), ctx.register)
+    if alpha == 1 and int(a.get("transB", 0)):
+        ctx.share(1, layer.weight)
+    if beta == 1 and c is not None:
+        ctx.share(2, layer.bias)
     return Fallback(functools.partial(_linear_layer, layer, 2, 2), Generic(gemm, a))
 
 
@@ -62,6 +66,7 @@ def _build_matmul(ctx: Context) -> Runner | None:
     if b is None or b.ndim != 2:
         return None
     layer = _linear(np.ascontiguousarray(b.T), None, ctx.register)
+    ctx.share(1, layer.weight.T)
     return Fallback(functools.partial(_linear_layer, layer, 2, 64), Generic(matmul, ctx.attrs))
 
 

@@ -37,6 +37,8 @@ def _build_batch_norm(ctx: Context) -> Runner | None:
     bn = nn.BatchNorm2d(scale.shape[0], eps=float(a.get("epsilon", 1e-5)))  # type: ignore[union-attr]
     bn.load_state_dict({"weight": scale, "bias": bias, "running_mean": mean, "running_var": var,
                         "num_batches_tracked": np.array(0)})
+    for i, name in enumerate(("weight", "bias", "running_mean", "running_var"), start=1):
+        ctx.share(i, getattr(bn, name))
     layer = ctx.register(bn)
     return Fallback(functools.partial(_batch_norm_layer, layer), Generic(batch_normalization, a))
 

@@ -63,6 +63,8 @@ class Context:
     attrs: Attrs
     constants: list[np.ndarray | None]  # per input: its value when it is a load-time constant
     register: Callable[[Module], Module]  # adds a layer (with its weights) to the model's state
+    # share(i, array): input i's constant is `array` now, a layer's copy of the same values (held once, not twice)
+    share: Callable[[int, np.ndarray], None]
 
     def const(self, i: int) -> np.ndarray | None:
         return self.constants[i] if i < len(self.constants) else None
