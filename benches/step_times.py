@@ -1,6 +1,6 @@
 """Where a model's time goes in pycnn, step by step of its inference plan (fused layers count as one step).
 
-    python benches/profile.py resnet50 [--batch 1] [--threads 2] [--repeat 10]
+    python benches/step_times.py resnet50 [--batch 1] [--threads 2] [--repeat 10]
 
 Prints per step the median ms, its share of the total, the convolution algorithm, and GFLOP/s with % of the
 FMA peak for the steps that multiply (convolutions and linear layers).
