@@ -21,7 +21,7 @@ from .._args import as_float32
 from ..nn.trace import Value
 from .errors import UnsupportedOnnxError
 from .graph import Graph, GraphInput, Node
-from .ops import OPS, Attrs, Context, Generic, Runner
+from .ops import OPS, Attrs, Context, Generic, Runner, ShapeOnly
 
 _CONSTANT, _STATIC, _DYNAMIC = "constant", "static", "dynamic"
 _FLOATS = ("float16", "float32", "float64", "bfloat16")
@@ -84,7 +84,7 @@ class OnnxModel(nn.Module):
                 kinds.update((n, _CONSTANT) for n in node.outputs if n)
                 continue
             if spec.shape_of or _DYNAMIC not in input_kinds:
-                kind, run = _STATIC, Generic(spec.compute, a)
+                kind, run = _STATIC, ShapeOnly(spec.compute, a)
             else:
                 kind = _DYNAMIC
                 context = Context(a, [constants.get(n) if n and kinds[n] == _CONSTANT else None for n in node.inputs],

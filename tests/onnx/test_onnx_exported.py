@@ -57,9 +57,7 @@ def test_resnet18_compiles_into_the_built_in_plan(resnet18) -> None:
     """Every convolution carries its bias, ReLU and residual addition in its store, as in pycnn.models.resnet18."""
     onnx_model = pycnn.onnx.load(exported(resnet18, 17))
     built_in = pycnn.models.resnet18(weights=resnet18.state_dict())
-    shape = (1, 3, 224, 224)
-    ours, theirs = onnx_model._plans, built_in._plans
-    x = np.zeros(shape, np.float32)
+    x = np.zeros((1, 3, 224, 224), np.float32)
     onnx_model(x), built_in(x)
     ours, theirs = onnx_model._plans, built_in._plans
     plan_onnx, plan_built_in = (next(iter(p.plans.values())) for p in (ours, theirs))
@@ -81,6 +79,34 @@ def test_googlenet_with_its_input_transform_matches_torch() -> None:
         warnings.simplefilter("error")  # no fallback to layer-by-layer
         y = loaded(x)
     assert np.abs(y - expected).max() / np.abs(expected).max() < 1e-5
+
+
+class _FlattenByShape(torch.nn.Module):
+    """`view(x.size(0), -1)`: exported as Shape, Gather, Unsqueeze and Concat computing Reshape's target."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.fc = torch.nn.Conv2d(3, 8, 3), torch.nn.Linear(8 * 222 * 222, 5)
+
+    def forward(self, x):
+        y = torch.relu(self.conv(x))
+        return self.fc(y.view(y.size(0), -1))
+
+
+def test_shape_arithmetic_compiles_into_a_plan_per_batch_size() -> None:
+    """The shape subgraph is evaluated for each input shape the plan is traced for, not run by the plan."""
+    torch.manual_seed(0)
+    model = _FlattenByShape().eval()
+    loaded = pycnn.onnx.load(exported(model, 9))
+    for batch in (1, 3):
+        x = np.random.default_rng(batch).standard_normal((batch, 3, 224, 224), dtype=np.float32)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no fallback to layer-by-layer
+            y = loaded(x)
+        expected = _torch(model, x)
+        assert np.abs(y - expected).max() / np.abs(expected).max() < 1e-5
+    assert not loaded._plans.untraceable
+    assert sorted(shape[0][0] for shape in loaded._plans.plans) == [1, 3]
 
 
 def test_a_loaded_model_pickles_without_its_plan(resnet18) -> None:

@@ -127,6 +127,24 @@ class Generic:
 _TRACED = Value((), None)  # stands for a traced input among a Function's bound arguments
 
 
+def _stand_in(x: Value) -> np.ndarray:
+    """A traced value as an array of its shape that takes no memory (every element is the same zero)."""
+    return np.broadcast_to(np.float32(0), x.shape)
+
+
+@dataclass
+class ShapeOnly:
+    """Runs a node whose outputs depend on its inputs' shapes alone (Shape, and the arithmetic on shapes) with
+    numpy, also while a plan is traced: a traced input stands in as an array of its shape, so the results are
+    arrays that the plan takes as constants of the input shape it is traced for."""
+
+    compute: Compute
+    attrs: Attrs
+
+    def __call__(self, inputs: Arrays) -> Arrays:
+        return self.compute(self.attrs, [_stand_in(x) if is_traced(x) else x for x in inputs])
+
+
 @dataclass
 class LayerRun:
     """Runs a node as one pycnn.nn layer applied to its first input."""
