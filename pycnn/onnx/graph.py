@@ -14,10 +14,17 @@ class Node:
     op_type: str
     inputs: list[str]  # "" for an omitted optional input
     outputs: list[str]
-    attrs: dict[str, Any] = field(default_factory=dict)  # ints, floats, bytes, lists of them, np.ndarray
+    attrs: dict[str, Any] = field(default_factory=dict)  # ints, floats, str, lists of them, np.ndarray, Unsupported
 
     def describe(self, opset: int) -> str:
         return f"node {self.name!r} ({self.op_type}, opset {opset})"
+
+
+@dataclass
+class Unsupported:
+    """An attribute of a kind no supported operator takes (a subgraph, a sparse tensor)."""
+
+    what: str
 
 
 @dataclass

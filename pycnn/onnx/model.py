@@ -9,6 +9,7 @@ models.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -19,9 +20,9 @@ import numpy as np
 from .. import nn
 from .._args import as_float32
 from ..nn.trace import Value
-from .errors import UnsupportedOnnxError
-from .graph import Graph, GraphInput, Node
-from .ops import OPS, Attrs, Context, Generic, Runner, ShapeOnly
+from .errors import OnnxFileError, UnsupportedOnnxError
+from .graph import Graph, GraphInput, Node, Unsupported
+from .ops import MAX_FOLDED_ELEMENTS, OPS, Arrays, Attrs, Compute, Context, Generic, Runner, ShapeOnly
 
 _CONSTANT, _STATIC, _DYNAMIC = "constant", "static", "dynamic"
 _FLOATS = ("float16", "float32", "float64", "bfloat16")
@@ -53,15 +54,12 @@ class OnnxModel(nn.Module):
         return f"opset={self.opset}, inputs=({inputs}), outputs={self.graph_outputs}"
 
     def input_shape(self, batch: int = 1) -> tuple[int, ...]:
-        """The first input's shape, with `batch` for its first open dimension (and 1 for any other)."""
+        """The first input's shape, with `batch` for an open first dimension."""
         shape = self.graph_inputs[0].shape if self.graph_inputs else None
-        if shape is None:
-            raise ValueError("the graph does not give the shape of its input; pass one (e.g. --input 1,3,224,224)")
-        dims, first = [], True
-        for d in shape:
-            dims.append(d if d is not None else (batch if first else 1))
-            first = first and d is not None
-        return tuple(dims)
+        if shape is None or None in shape[1:]:
+            given = "" if shape is None else f" beyond the batch: {_shape_text(shape)}"
+            raise ValueError(f"the graph leaves open its input's shape{given}; pass one (e.g. --input 1,3,224,224)")
+        return tuple(batch if d is None else d for d in shape)
 
     # -- load time ------------------------------------------------------------------------------------------------
     def _build(self, graph: Graph) -> None:
@@ -73,16 +71,19 @@ class OnnxModel(nn.Module):
                 reads[name] = reads.get(name, 0) + 1
         for name in graph.outputs:
             reads[name] = reads.get(name, 0) + 1
-        taken: set[str] = set()
+        taken: dict[str, int] = {}
+        budget = _FoldingBudget()
         for node in graph.nodes:
             spec = _spec(node, graph.opset)
             a = Attrs(node, graph.opset)
             input_kinds = [kinds[n] for n in node.inputs if n]
             if all(k == _CONSTANT for k in input_kinds):
-                outputs = spec.compute(a, [constants[n] if n else None for n in node.inputs])
-                constants.update((n, np.asarray(v)) for n, v in zip(node.outputs, outputs, strict=False) if n)
+                outputs = budget.fold(spec.compute, dataclasses.replace(a, folding=True),
+                                      [constants[n] if n else None for n in node.inputs])
+                constants.update((n, v) for n, v in zip(node.outputs, outputs, strict=False) if n)
                 kinds.update((n, _CONSTANT) for n in node.outputs if n)
                 continue
+            run: Runner
             if spec.shape_of or _DYNAMIC not in input_kinds:
                 kind, run = _STATIC, ShapeOnly(spec.compute, a)
             else:
@@ -97,16 +98,17 @@ class OnnxModel(nn.Module):
         used = {n for step in self._steps for n in step.inputs} | set(graph.outputs)
         self._constants = {n: v for n, v in constants.items() if n in used}
 
-    def _register(self, node: Node, layer: nn.Module, *, taken: set[str]) -> nn.Module:
-        """Adds a node's layer under a name made from the node's (or its output's) name."""
+    def _register(self, node: Node, layer: nn.Module, *, taken: dict[str, int]) -> nn.Module:
+        """Adds a node's layer under a name made from the node's (or its output's) name; a name met again gets
+        the suffix _2, _3, …"""
         named = node.name and "#" not in node.name  # reading.py names unnamed nodes "<op_type> #<index>"
         base = re.sub(r"\W+", "_", node.name if named else node.outputs[0]).strip("_") or node.op_type.lower()
         base = base if base[0].isalpha() else f"{node.op_type.lower()}_{base}"
-        name, i = base, 1
-        while name in taken:
-            i += 1
-            name = f"{base}_{i}"
-        taken.add(name)
+        name = base
+        while name in taken:  # a base met before, or a name a suffix made
+            taken[base] = taken.get(base, 1) + 1
+            name = f"{base}_{taken[base]}"
+        taken[name] = 1
         self.add_module(name, layer)
         return layer
 
@@ -127,6 +129,28 @@ class OnnxModel(nn.Module):
         return results[0] if len(results) == 1 else tuple(results)
 
 
+class _FoldingBudget:
+    """Bounds what folding constants at load time may allocate: no one folded value over MAX_FOLDED_ELEMENTS
+    (the converters check before they allocate), and all of them together at most four times that, so that a
+    file of a few bytes cannot make gigabytes."""
+
+    def __init__(self) -> None:
+        self.elements = 0
+
+    def fold(self, compute: Compute, a: Attrs, inputs: Arrays) -> list[np.ndarray]:
+        try:
+            outputs = [np.asarray(v) for v in compute(a, inputs)]
+        except MemoryError:
+            raise OnnxFileError(f"{a.where()}: folding it at load time needs more memory than there is") from None
+        for v in outputs:
+            a.allocating(v.shape)
+            self.elements += v.size
+        if self.elements > 4 * MAX_FOLDED_ELEMENTS:
+            raise OnnxFileError(f"{a.where()}: the values folded at load time exceed {4 * MAX_FOLDED_ELEMENTS} "
+                                "elements in all")
+        return outputs
+
+
 def _share(constants: dict[str, np.ndarray], node: Node, index: int, array: np.ndarray) -> None:
     name = node.inputs[index]
     old = constants.get(name)
@@ -143,7 +167,7 @@ def _spec(node: Node, opset: int) -> Any:
     if unknown:
         raise UnsupportedOnnxError(f"{where}: attribute(s) {', '.join(unknown)} not supported; {node.op_type} takes "
                                    f"{', '.join(sorted(spec.attrs)) or 'none'}")
-    odd = [name for name, value in node.attrs.items() if type(value).__name__ == "_Unsupported"]
+    odd = [name for name, value in node.attrs.items() if isinstance(value, Unsupported)]
     if odd:
         raise UnsupportedOnnxError(f"{where}: attribute(s) {', '.join(odd)} are subgraphs or sparse tensors, which "
                                    "pycnn does not run")

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from .errors import OnnxFileError, UnsupportedOnnxError
-from .graph import Graph, GraphInput, Node
+from .graph import Graph, GraphInput, Node, Unsupported
 
-Source = str | os.PathLike[str] | bytes
+Source = str | os.PathLike[str] | bytes | bytearray | memoryview
 
 _DEFAULT_DOMAINS = ("", "ai.onnx")
 
@@ -34,10 +34,10 @@ def read(source: Source) -> Graph:
     """The graph of an .onnx file (a path), or of its bytes."""
     onnx = require_onnx()
     if isinstance(source, (bytes, bytearray, memoryview)):
-        data, folder, label = bytes(source), None, "<onnx bytes>"
+        data, model_path, label = bytes(source), None, "<onnx bytes>"
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        data, folder, label = path.read_bytes(), path.resolve().parent, str(path)
+        data, model_path, label = path.read_bytes(), path.resolve(), str(path)
     else:
         raise TypeError(f"pycnn.onnx.load takes a path or the file's bytes, got {type(source).__name__}")
     model = onnx.ModelProto()
@@ -45,7 +45,7 @@ def read(source: Source) -> Graph:
         model.ParseFromString(data)
     except Exception as e:  # protobuf's DecodeError, or a RecursionError for a hostile nesting
         raise OnnxFileError(f"{label}: not a readable ONNX model ({type(e).__name__}: {e})") from None
-    return _graph(onnx, model, folder, label)
+    return _graph(onnx, model, model_path, label)
 
 
 def _opset(model: Any, label: str) -> int:
@@ -55,16 +55,19 @@ def _opset(model: Any, label: str) -> int:
             return 1  # files before opset imports existed
         raise OnnxFileError(f"{label}: the model imports no version of the default ONNX operator set "
                             "(a truncated or corrupted file, or not an ONNX model)")
+    if versions[0] < 1:
+        raise OnnxFileError(f"{label}: the model imports version {versions[0]} of the default ONNX operator set; "
+                            "versions start at 1")
     return int(versions[0])
 
 
-def _graph(onnx: Any, model: Any, folder: Path | None, label: str) -> Graph:
+def _graph(onnx: Any, model: Any, model_path: Path | None, label: str) -> Graph:
     if not model.HasField("graph") or not model.graph.output:
         raise OnnxFileError(f"{label}: the file holds no graph with outputs (a truncated or corrupted file, or not "
                             "an ONNX model)")
     opset = _opset(model, label)
     g = model.graph
-    tensors = _Tensors(onnx, folder, label)
+    tensors = _Tensors(onnx, model_path, label)
     initializers = {t.name: tensors.array(t, f"initializer {t.name!r}") for t in g.initializer}
     if g.sparse_initializer:
         raise UnsupportedOnnxError(f"{label}: sparse initializers are not supported")
@@ -80,6 +83,7 @@ def _graph(onnx: Any, model: Any, folder: Path | None, label: str) -> Graph:
             if x and x not in defined:
                 raise OnnxFileError(f"{label}: node {name!r} ({n.op_type}) reads {x!r}, which no input, initializer "
                                     "or earlier node defines (a corrupted file, or nodes out of order)")
+        _check_against_schema(onnx, n, name, opset, label)
         attrs = {a.name: _attribute(onnx, a, tensors, f"attribute {a.name!r} of node {name!r}") for a in n.attribute}
         nodes.append(Node(name, n.op_type, list(n.input), list(n.output), attrs))
         for y in n.output:
@@ -93,6 +97,31 @@ def _graph(onnx: Any, model: Any, folder: Path | None, label: str) -> Graph:
     return Graph(opset, inputs, outputs, nodes, initializers, g.name)
 
 
+def _check_against_schema(onnx: Any, n: Any, name: str, opset: int, label: str) -> None:
+    """A node's inputs, outputs and attribute types as the operator's definition at the file's opset has them
+    (operators ONNX does not define are left to the converters, which refuse them by name)."""
+    try:
+        schema = onnx.defs.get_schema(n.op_type, opset, "")
+    except onnx.defs.SchemaError:
+        return
+    where = f"{label}: node {name!r} ({n.op_type}, opset {opset})"
+    for kind, given, low, high in (("input", len(n.input), schema.min_input, schema.max_input),
+                                   ("output", len(n.output), schema.min_output, schema.max_output)):
+        if not low <= given <= high:
+            takes = f"{low}" if low == high else f"{low} to {high}" if high < 1 << 20 else f"at least {low}"
+            raise OnnxFileError(f"{where} has {given} {kind}(s); {n.op_type} takes {takes}")
+    single = onnx.defs.OpSchema.FormalParameterOption.Single
+    for formal, x in zip(schema.inputs, n.input, strict=False):
+        if formal.option == single and not x:
+            raise OnnxFileError(f"{where} leaves its required input {formal.name!r} empty")
+    for a in n.attribute:
+        expected = schema.attributes.get(a.name)
+        if expected is not None and int(a.type) != int(expected.type):
+            kinds = onnx.AttributeProto.AttributeType
+            raise OnnxFileError(f"{where}: attribute {a.name!r} is of type {kinds.Name(a.type)}; {n.op_type} takes "
+                                f"{kinds.Name(int(expected.type))}")
+
+
 def _graph_input(onnx: Any, value: Any, label: str) -> GraphInput:
     t = value.type
     if t.WhichOneof("value") != "tensor_type":
@@ -101,7 +130,10 @@ def _graph_input(onnx: Any, value: Any, label: str) -> GraphInput:
     if t.tensor_type.HasField("shape"):
         shape = tuple(int(d.dim_value) if d.HasField("dim_value") else None for d in t.tensor_type.shape.dim)
     elem = t.tensor_type.elem_type
-    elem_type = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem)).name if elem else "float32"
+    try:
+        elem_type = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem)).name if elem else "float32"
+    except (KeyError, ValueError, TypeError):
+        raise OnnxFileError(f"{label}: input {value.name!r} has the unknown element type {elem}") from None
     return GraphInput(value.name, shape, elem_type)
 
 
@@ -111,7 +143,7 @@ def _attribute(onnx: Any, attr: Any, tensors: _Tensors, what: str) -> Any:
     if kind == A.TENSOR:
         return tensors.array(attr.t, what)
     if kind in (A.GRAPH, A.GRAPHS, A.SPARSE_TENSOR, A.SPARSE_TENSORS, A.TENSORS, A.TYPE_PROTO, A.TYPE_PROTOS):
-        return _Unsupported(what)
+        return Unsupported(what)
     value = onnx.helper.get_attribute_value(attr)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
@@ -120,23 +152,19 @@ def _attribute(onnx: Any, attr: Any, tensors: _Tensors, what: str) -> Any:
     return value
 
 
-class _Unsupported:
-    """An attribute of a kind no supported operator takes (a subgraph, a sparse tensor)."""
-
-    def __init__(self, what: str):
-        self.what = what
-
-
 # The repeated field each element type's values live in, when a tensor does not use raw_data.
 _FIELDS = {"float32": "float_data", "float64": "double_data", "int64": "int64_data", "uint32": "uint64_data",
            "uint64": "uint64_data"}
 
 
 class _Tensors:
-    """TensorProtos as numpy arrays, sizes checked before allocation."""
+    """TensorProtos as numpy arrays, sizes checked before allocation. Each byte of an external-data file is read
+    at most once, so tensors cannot make more memory of a file than its size."""
 
-    def __init__(self, onnx: Any, folder: Path | None, label: str):
-        self.onnx, self.folder, self.label = onnx, folder, label
+    def __init__(self, onnx: Any, model_path: Path | None, label: str):
+        self.onnx, self.model_path, self.label = onnx, model_path, label
+        self.folder = None if model_path is None else model_path.parent
+        self.external_bytes_read: dict[Path, int] = {}
 
     def array(self, t: Any, what: str) -> np.ndarray:
         onnx, label = self.onnx, self.label
@@ -180,19 +208,24 @@ class _Tensors:
             offset, length = int(info.get("offset", 0)), int(info.get("length", nbytes))
         except ValueError:
             raise OnnxFileError(f"{label}: {what} has a malformed external offset or length: {info}") from None
-        if not location or Path(location).is_absolute() or Path(location).drive:
+        if not location or "\0" in location or Path(location).is_absolute() or Path(location).drive:
             raise OnnxFileError(f"{label}: {what} points to {location!r}; external data must be a relative path "
                                 "inside the model's folder")
         path = (self.folder / location).resolve()
         if not path.is_relative_to(self.folder):
             raise OnnxFileError(f"{label}: {what} points to {location!r}, outside the model's folder "
                                 f"{str(self.folder)!r}; pycnn reads external data only from that folder")
-        if not path.is_file():
-            raise OnnxFileError(f"{label}: {what} lies in {location!r}, which is not a file beside the model")
+        if not path.is_file() or path == self.model_path:
+            raise OnnxFileError(f"{label}: {what} lies in {location!r}, which is not a data file beside the model")
         size = path.stat().st_size
         if offset < 0 or length != nbytes or offset + length > size:
             raise OnnxFileError(f"{label}: {what} needs {nbytes} bytes at offset {offset} of {location!r} "
                                 f"(length {length}), but the file has {size}")
+        read = self.external_bytes_read.get(path, 0) + length
+        if read > size:
+            raise OnnxFileError(f"{label}: the tensors that lie in {location!r} overlap: they read {read} bytes of a "
+                                f"file of {size}")
+        self.external_bytes_read[path] = read
         with path.open("rb") as f:
             f.seek(offset)
             data: bytes = f.read(length)

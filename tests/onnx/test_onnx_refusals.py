@@ -120,8 +120,67 @@ def test_a_huge_constant_of_shape_is_refused() -> None:
     shape = numpy_helper.from_array(np.array([1 << 20, 1 << 20], np.int64), "s")
     model = _model([h.make_node("ConstantOfShape", ["s"], ["big"], name="big"),
                     h.make_node("Add", ["x", "big"], ["y"])], [shape])
-    with pytest.raises(ValueError, match=r"node 'big' \(ConstantOfShape, opset 13\): shape .* more than"):
+    assert ("node 'big' (ConstantOfShape, opset 13): folding it at load time would make a constant of shape "
+            "(1048576, 1048576)") in _refused_quickly(model.SerializeToString())
+
+
+@pytest.mark.parametrize("op_type", ["Add", "MatMul", "Gather"])
+def test_small_constants_folded_into_a_huge_one_are_refused(op_type: str) -> None:
+    """Megabytes of file must not make terabytes at load time (2^40 elements here)."""
+    column = numpy_helper.from_array(np.zeros((1 << 20, 1), np.int64), "a")
+    row = numpy_helper.from_array(np.zeros((1, 1 << 20), np.int64), "b")
+    operands = ["b", "a"] if op_type == "Gather" else ["a", "b"]  # Gather: a row's 2^20 values, 2^20 times
+    model = _model([h.make_node(op_type, operands, ["big"], name="fold"),
+                    h.make_node("Add", ["x", "big"], ["y"])], [column, row])
+    assert f"node 'fold' ({op_type}, opset 13): folding it at load time" in _refused_quickly(model.SerializeToString())
+
+
+def test_a_value_made_from_the_input_shape_follows_the_batch_size() -> None:
+    """ConstantOfShape of Shape(x) is not a load-time constant: it is made per input shape."""
+    shape = h.make_node("Shape", ["x"], ["s"])
+    model = _model([shape, h.make_node("ConstantOfShape", ["s"], ["c"], value=h.make_tensor("v", 1, [1], [2.0])),
+                    h.make_node("Add", ["x", "c"], ["y"])])
+    model.graph.input[0].type.tensor_type.shape.dim[0].dim_param = "N"
+    loaded = pycnn.onnx.load(model.SerializeToString())
+    for batch in (3, 1):
+        y = loaded(np.ones((batch, 2, 4, 4), np.float32))
+        np.testing.assert_array_equal(y, np.full((batch, 2, 4, 4), 3, np.float32))
+
+
+@pytest.mark.parametrize(("node", "message"), [
+    (h.make_node("Conv", ["x"], ["y"], name="n"), r"node 'n' \(Conv, opset 13\) has 1 input\(s\); Conv takes 2 to 3"),
+    (h.make_node("Relu", ["x"], ["y", "z"], name="n"), r"has 2 output\(s\); Relu takes 1"),
+    (h.make_node("Conv", ["", "w"], ["y"], name="n"), r"leaves its required input 'X' empty"),
+    (h.make_node("Conv", ["x", "w"], ["y"], name="n", pads=[0.5, 0.5, 0.5, 0.5]),
+     r"attribute 'pads' is of type FLOATS; Conv takes INTS"),
+    (h.make_node("Concat", [], ["y"], name="n", axis=1), r"has 0 input\(s\); Concat takes at least 1"),
+])
+def test_a_node_unlike_its_operators_definition_is_refused(node, message: str) -> None:
+    w = numpy_helper.from_array(np.ones((3, 2, 1, 1), np.float32), "w")
+    with pytest.raises(OnnxFileError, match=message):
+        pycnn.onnx.load(_model([node], [w]).SerializeToString())
+
+
+@pytest.mark.parametrize("opset", [0, -3])
+def test_an_operator_set_below_1_is_refused(opset: int) -> None:
+    model = _model([h.make_node("Relu", ["x"], ["y"])], opset=opset)
+    with pytest.raises(OnnxFileError, match=f"version {opset} of the default ONNX operator set; versions start at 1"):
         pycnn.onnx.load(model.SerializeToString())
+
+
+def test_an_input_of_an_unknown_element_type_is_refused() -> None:
+    model = _model([h.make_node("Relu", ["x"], ["y"])])
+    model.graph.input[0].type.tensor_type.elem_type = 999
+    with pytest.raises(OnnxFileError, match="input 'x' has the unknown element type 999"):
+        pycnn.onnx.load(model.SerializeToString())
+
+
+def test_pads_cropping_more_than_the_input_are_refused() -> None:
+    pads = numpy_helper.from_array(np.array([0, 0, -5, 0, 0, 0, 0, 0], np.int64), "p")
+    model = _model([h.make_node("Pad", ["x", "p"], ["y"], name="pad")], [pads])
+    with pytest.raises(ValueError, match=r"node 'pad' \(Pad, opset 13\): pads .* crop more than an input of shape "
+                                         r"\(1, 2, 4, 4\)"):
+        pycnn.onnx.load(model.SerializeToString())(np.zeros((1, 2, 4, 4), np.float32))
 
 
 def test_an_undefined_input_is_refused() -> None:
@@ -180,3 +239,34 @@ def test_external_data_from_bytes_says_to_load_the_path(tmp_path) -> None:
         data = f.read()
     with pytest.raises(OnnxFileError, match="load the model from its path"):
         pycnn.onnx.load(data)
+
+
+def test_external_data_in_the_model_file_itself_is_refused(tmp_path) -> None:
+    path = _external_model(tmp_path, "m.onnx")
+    with pytest.raises(OnnxFileError, match=r"'m\.onnx', which is not a data file beside the model"):
+        pycnn.onnx.load(path)
+
+
+@pytest.mark.parametrize("location", ["weights\0.bin", "weights.bin\0../../etc/passwd"])
+def test_external_data_named_with_a_nul_byte_is_refused(tmp_path, location: str) -> None:
+    path = _external_model(tmp_path, location, b"\0" * 24)
+    with pytest.raises(OnnxFileError, match="must be a relative path inside the model's folder"):
+        pycnn.onnx.load(path)
+
+
+def test_tensors_reading_the_same_external_bytes_twice_are_refused(tmp_path) -> None:
+    """Each byte of a data file is read once: tensors pointing at one region cannot multiply its size in memory."""
+    path = _external_model(tmp_path, "weights.bin", b"\0" * 24)
+    model = onnx.load(path, load_external_data=False)
+    twin = onnx.TensorProto()
+    twin.CopyFrom(model.graph.initializer[0])
+    twin.name = "w2"
+    model.graph.initializer.append(twin)
+    model.graph.node[0].output[0] = "c"
+    model.graph.node.append(h.make_node("Conv", ["c", "w2"], ["y"]))
+    model.graph.node[1].input[0] = "c"
+    with open(path, "wb") as f:
+        f.write(model.SerializeToString())
+    with pytest.raises(OnnxFileError, match=r"tensors that lie in 'weights\.bin' overlap: they read 48 "
+                                            r"bytes of a file of 24"):
+        pycnn.onnx.load(path)

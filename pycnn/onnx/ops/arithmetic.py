@@ -33,9 +33,10 @@ def _binary(function: Callable[[Any, Any], Any], a: Attrs, inputs: Arrays) -> Ar
     x, y = np.asarray(inputs[0]), np.asarray(inputs[1])
     y = _aligned(a, x.shape, y)
     try:
-        np.broadcast_shapes(x.shape, y.shape)
+        shape = np.broadcast_shapes(x.shape, y.shape)
     except ValueError:
         raise a.invalid(f"inputs of shapes {x.shape} and {np.shape(y)} do not broadcast") from None
+    a.allocating(shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         return [np.asarray(function(x, y)).astype(np.result_type(x, y))]
 
@@ -98,9 +99,10 @@ def _sum(a: Attrs, inputs: Arrays) -> Arrays:
     if not arrays:
         raise a.invalid("Sum needs at least one input")
     try:
-        np.broadcast_shapes(*(x.shape for x in arrays))
+        shape = np.broadcast_shapes(*(x.shape for x in arrays))
     except ValueError:
         raise a.invalid(f"inputs of shapes {[x.shape for x in arrays]} do not broadcast") from None
+    a.allocating(shape)
     return [functools.reduce(np.add, arrays).astype(np.result_type(*arrays))]
 
 

@@ -37,8 +37,8 @@ def _build_gemm(ctx: Context) -> Runner | None:
             return None  # C varies along the batch: numpy
         bias = np.broadcast_to(c.astype(np.float64).reshape(-1), (n,)) * beta
     layer = _linear(weight.astype(np.float32), None if bias is None else bias.astype(np.float32), ctx.register)
-    if alpha == 1 and int(a.get("transB", 0)):
-        ctx.share(1, layer.weight)
+    if alpha == 1:
+        ctx.share(1, layer.weight if int(a.get("transB", 0)) else layer.weight.T)
     if beta == 1 and c is not None:
         ctx.share(2, layer.bias)
     return Fallback(functools.partial(_linear_layer, layer, 2, 2), Generic(gemm, a))
@@ -55,6 +55,7 @@ def gemm(a: Attrs, inputs: Arrays) -> Arrays:
     if x.shape[1] != b.shape[0]:
         raise a.invalid(f"A{' (transposed)' if int(a.get('transA', 0)) else ''} of shape {x.shape} and "
                         f"B{' (transposed)' if int(a.get('transB', 0)) else ''} of shape {b.shape} do not multiply")
+    a.allocating((x.shape[0], b.shape[1]))
     y = (x @ b) * x.dtype.type(a.get("alpha", 1.0))
     if c is not None:
         y = y + np.asarray(c, x.dtype) * x.dtype.type(a.get("beta", 1.0))
@@ -73,7 +74,14 @@ def _build_matmul(ctx: Context) -> Runner | None:
 @op("MatMul", (), _build_matmul)
 def matmul(a: Attrs, inputs: Arrays) -> Arrays:
     x, b = np.asarray(inputs[0]), np.asarray(inputs[1])
+    mismatch = a.invalid(f"inputs of shapes {x.shape} and {b.shape} do not multiply")
+    if x.ndim >= 2 and b.ndim >= 2:
+        try:
+            stacks = np.broadcast_shapes(x.shape[:-2], b.shape[:-2])
+        except ValueError:
+            raise mismatch from None
+        a.allocating((*stacks, x.shape[-2], b.shape[-1]))
     try:
         return [np.matmul(x, b)]
     except ValueError:
-        raise a.invalid(f"inputs of shapes {x.shape} and {b.shape} do not multiply") from None
+        raise mismatch from None

@@ -9,6 +9,7 @@ pools and linear layers that a plan fuses and packs exactly as in the built-in m
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,12 +18,15 @@ import numpy as np
 
 from ...nn import Module
 from ...nn.trace import Untraceable, Value
-from ..errors import UnsupportedOnnxError
+from ..errors import OnnxFileError, UnsupportedOnnxError
 from ..graph import Node
 from ..layers import Function
 
 Arrays = list[Any]  # per input: an np.ndarray, a traced Value (shape only), or None where omitted
 Runner = Callable[[Arrays], Arrays]
+
+
+MAX_FOLDED_ELEMENTS = 1 << 28  # the largest value folded at load time (a classic CNN's largest weight: 2^27)
 
 
 @dataclass
@@ -31,6 +35,7 @@ class Attrs:
 
     node: Node
     opset: int
+    folding: bool = False  # computing a constant at load time, from the file's constants alone
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.node.attrs.get(name, default)
@@ -51,6 +56,13 @@ class Attrs:
 
     def invalid(self, problem: str) -> ValueError:
         return ValueError(f"{self.where()}: {problem}")
+
+    def allocating(self, shape: tuple[int, ...] | list[int]) -> None:
+        """Checks, before a converter allocates an output of `shape`, that folding may make it (no bound applies
+        to values computed from the caller's data)."""
+        if self.folding and math.prod(shape) > MAX_FOLDED_ELEMENTS:
+            raise OnnxFileError(f"{self.where()}: folding it at load time would make a constant of shape "
+                                f"{tuple(shape)}; pycnn folds constants of at most {MAX_FOLDED_ELEMENTS} elements")
 
 
 Compute = Callable[[Attrs, Arrays], Arrays]

@@ -18,7 +18,6 @@ from ..layers import View
 from .registry import Arrays, Attrs, Compute, Context, Fallback, Generic, Runner, is_traced, op
 
 # The most elements a constant made at load time or from shapes may have (ConstantOfShape, Pad of a constant).
-MAX_CONSTANT_ELEMENTS = 1 << 28
 
 
 def _axis(a: Attrs, axis: int, ndim: int, what: str = "axis") -> int:
@@ -172,7 +171,8 @@ def _dropout_outputs(a: Attrs, inputs: Arrays) -> Arrays:
                        "Dropout is the identity")
     x = inputs[0]
     wants_mask = len(a.node.outputs) > 1 and bool(a.node.outputs[1])
-    return [x] + ([np.ones(tuple(x.shape), bool)] if wants_mask else [])
+    mask_type = bool if a.opset >= 10 else np.float32 if is_traced(x) else x.dtype  # ones of x's type before 10
+    return [x] + ([np.ones(tuple(x.shape), mask_type)] if wants_mask else [])
 
 
 @op("Dropout", ("ratio", "is_test", "seed", "consumed_inputs"),
@@ -204,11 +204,12 @@ def pad(a: Attrs, inputs: Arrays) -> Arrays:
     amounts = [(0, 0)] * x.ndim
     for i, axis in enumerate(axes):
         amounts[axis] = (pads[i], pads[i + len(axes)])
+    if any(s + min(b, 0) + min(e, 0) < 0 for s, (b, e) in zip(x.shape, amounts, strict=True)):
+        raise a.invalid(f"pads {pads} crop more than an input of shape {x.shape} holds")
     crop = tuple(slice(-min(b, 0), s + min(e, 0)) for s, (b, e) in zip(x.shape, amounts, strict=True))
     grown = [(max(b, 0), max(e, 0)) for b, e in amounts]
     kept = x[crop]
-    if math.prod(s + b + e for s, (b, e) in zip(kept.shape, grown, strict=True)) > MAX_CONSTANT_ELEMENTS:
-        raise a.invalid(f"padding {pads} of an input of shape {x.shape} is too large")
+    a.allocating([s + b + e for s, (b, e) in zip(kept.shape, grown, strict=True)])
     if mode == "constant":
         return [np.pad(kept, grown, mode="constant", constant_values=np.asarray(value, x.dtype).reshape(()))]
     if any(s == 0 for s in kept.shape) or (mode == "reflect" and any(
@@ -233,8 +234,9 @@ def constant(a: Attrs, inputs: Arrays) -> Arrays:
 @op("ConstantOfShape", ("value",))
 def constant_of_shape(a: Attrs, inputs: Arrays) -> Arrays:
     shape = [int(d) for d in np.asarray(inputs[0]).reshape(-1)]
-    if any(d < 0 for d in shape) or math.prod(shape) > MAX_CONSTANT_ELEMENTS:
-        raise a.invalid(f"shape {shape} is negative or has more than {MAX_CONSTANT_ELEMENTS} elements")
+    if any(d < 0 for d in shape):
+        raise a.invalid(f"shape {shape} has a negative dimension")
+    a.allocating(shape)
     value = a.get("value")
     value = np.zeros(1, np.float32) if value is None else np.asarray(value)
     if value.size != 1:
@@ -258,4 +260,5 @@ def gather(a: Attrs, inputs: Arrays) -> Arrays:
     size = x.shape[axis]
     if indices.size and (indices.min() < -size or indices.max() >= size):
         raise a.invalid(f"indices from {indices.min()} to {indices.max()} fall outside axis {axis} of size {size}")
+    a.allocating(x.shape[:axis] + indices.shape + x.shape[axis + 1:])
     return [np.take(x, np.where(indices < 0, indices + size, indices), axis=axis)]
