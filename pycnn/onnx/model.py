@@ -46,6 +46,7 @@ class OnnxModel(nn.Module):
         self.opset, self.graph_name = graph.opset, graph.name
         self.graph_inputs, self.graph_outputs = graph.inputs, graph.outputs
         self._constants: dict[str, np.ndarray] = {}
+        self._parameters_read: dict[str, _Parameter] = {}  # constants that are a layer's parameter
         self._steps: list[_Step] = []
         self._build(graph)
 
@@ -73,6 +74,7 @@ class OnnxModel(nn.Module):
             reads[name] = reads.get(name, 0) + 1
         taken: dict[str, int] = {}
         budget = _FoldingBudget()
+        parameters: dict[str, _Parameter] = {}
         for node in graph.nodes:
             spec = _spec(node, graph.opset)
             a = Attrs(node, graph.opset)
@@ -90,13 +92,14 @@ class OnnxModel(nn.Module):
                 kind = _DYNAMIC
                 context = Context(a, [constants.get(n) if n and kinds[n] == _CONSTANT else None for n in node.inputs],
                                   functools.partial(self._register, node, taken=taken),
-                                  functools.partial(_share, constants, node))
+                                  functools.partial(_share, constants, parameters, node))
                 built = spec.build(context) if spec.build is not None else None
                 run = built or Generic(spec.compute, a, any(reads.get(n) for n in node.outputs[1:] if n))
             self._steps.append(_Step(node.inputs, node.outputs, run))
             kinds.update((n, kind) for n in node.outputs if n)
         used = {n for step in self._steps for n in step.inputs} | set(graph.outputs)
-        self._constants = {n: v for n, v in constants.items() if n in used}
+        self._constants = {n: v for n, v in constants.items() if n in used and n not in parameters}
+        self._parameters_read = {n: v for n, v in parameters.items() if n in used}
 
     def _register(self, node: Node, layer: nn.Module, *, taken: dict[str, int]) -> nn.Module:
         """Adds a node's layer under a name made from the node's (or its output's) name; a name met again gets
@@ -117,13 +120,14 @@ class OnnxModel(nn.Module):
         if len(inputs) != len(self.graph_inputs):
             names = ", ".join(i.name for i in self.graph_inputs)
             raise TypeError(f"the graph takes {len(self.graph_inputs)} input(s) ({names}), got {len(inputs)}")
-        values: dict[str, Any] = dict(self._constants)
+        values: dict[str, Any] = self._constants | {n: read() for n, read in self._parameters_read.items()}
+        held = {id(v) for v in values.values()}
         for spec, x in zip(self.graph_inputs, inputs, strict=True):
             values[spec.name] = _graph_input(spec, x)
         for step in self._steps:
             outputs = step.run([values[n] if n else None for n in step.inputs])
             values.update((n, v) for n, v in zip(step.outputs, outputs, strict=False) if n)
-        given = {id(x) for x in inputs} | {id(v) for v in self._constants.values()}
+        given = {id(x) for x in inputs} | held
         results = [values[n] if isinstance(values[n], Value) or id(values[n]) not in given else values[n].copy()
                    for n in self.graph_outputs]
         return results[0] if len(results) == 1 else tuple(results)
@@ -151,11 +155,27 @@ class _FoldingBudget:
         return outputs
 
 
-def _share(constants: dict[str, np.ndarray], node: Node, index: int, array: np.ndarray) -> None:
-    name = node.inputs[index]
-    old = constants.get(name)
-    if old is not None and old.shape == array.shape and old.dtype == array.dtype:
-        constants[name] = array
+@dataclass
+class _Parameter:
+    """A constant of the graph that a layer holds as its parameter `name` (transposed, for a MatMul's matrix)."""
+
+    layer: nn.Module
+    name: str
+    transposed: bool
+
+    def __call__(self) -> np.ndarray:
+        array: np.ndarray = getattr(self.layer, self.name)
+        return array.T if self.transposed else array
+
+
+def _share(constants: dict[str, np.ndarray], parameters: dict[str, _Parameter], node: Node, index: int,
+           layer: nn.Module, name: str, transposed: bool = False) -> None:
+    """Input `index` of the node is the layer's parameter from now on, if it holds the same values in the same
+    type (not where the layer's copy is scaled, like a Gemm's alpha * B)."""
+    constant, parameter = node.inputs[index], _Parameter(layer, name, transposed)
+    old, array = constants.get(constant), parameter()
+    if old is not None and old.shape == array.shape and old.dtype == array.dtype and np.array_equal(old, array):
+        constants[constant], parameters[constant] = array, parameter
 
 
 def _spec(node: Node, opset: int) -> Any:

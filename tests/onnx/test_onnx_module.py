@@ -55,6 +55,18 @@ def test_a_gemm_weight_is_held_once_whatever_its_layout() -> None:
     b = numpy_helper.from_array(np.random.default_rng(0).standard_normal((8, 4), dtype=np.float32), "b")
     model = pycnn.onnx.load(_model([h.make_node("Gemm", ["x", "b"], ["y"], name="fc")], [b], [None, 8]))
     layer = model.fc
-    assert np.shares_memory(model._constants["b"], layer.weight)
+    assert np.shares_memory(model._parameters_read["b"](), layer.weight)
     x = np.random.default_rng(1).standard_normal((3, 8), dtype=np.float32)
     np.testing.assert_allclose(model(x), x @ onnx.numpy_helper.to_array(b), rtol=1e-5, atol=1e-6)
+
+
+def test_new_weights_reach_both_the_layer_and_the_numpy_path() -> None:
+    """MatMul's B is a Linear layer's weight: after load_state_dict a matrix input runs the layer and a vector
+    input runs numpy's matmul, both with the new weight."""
+    rng = np.random.default_rng(0)
+    b = numpy_helper.from_array(rng.standard_normal((8, 4), dtype=np.float32), "b")
+    model = pycnn.onnx.load(_model([h.make_node("MatMul", ["x", "b"], ["y"], name="fc")], [b], None))
+    new = rng.standard_normal((8, 4), dtype=np.float32)
+    model.load_state_dict({"fc.weight": new.T})
+    for x in (rng.standard_normal((3, 8), dtype=np.float32), rng.standard_normal(8, dtype=np.float32)):
+        np.testing.assert_allclose(model(x), x @ new, rtol=1e-5, atol=1e-5)

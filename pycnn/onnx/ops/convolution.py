@@ -31,9 +31,9 @@ def _build(ctx: Context) -> Runner | None:
         if b.shape != (w.shape[0],):
             raise a.invalid(f"bias of shape {b.shape} does not match the weight of shape {w.shape}")
         conv.bias = b
-    ctx.share(1, conv.weight)
+    ctx.share(1, conv, "weight")
     if b is not None:
-        ctx.share(2, conv.bias)
+        ctx.share(2, conv, "bias")
     return LayerRun(ctx.register(conv))
 
 

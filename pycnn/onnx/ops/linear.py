@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
 from ... import nn
-from .registry import Arrays, Attrs, Context, Fallback, Generic, Runner, op
+from .registry import Arrays, Attrs, Context, Fallback, Generic, LayerOfRank, Runner, op
 
 
 def _linear(weight: np.ndarray, bias: np.ndarray | None, register: Callable[[nn.Module], nn.Module]) -> nn.Module:
@@ -18,10 +16,6 @@ def _linear(weight: np.ndarray, bias: np.ndarray | None, register: Callable[[nn.
     if bias is not None:
         layer.bias = bias
     return register(layer)
-
-
-def _linear_layer(layer: nn.Module, min_ndim: int, max_ndim: int, inputs: Arrays) -> Any:
-    return layer(inputs[0]) if min_ndim <= len(inputs[0].shape) <= max_ndim else None
 
 
 def _build_gemm(ctx: Context) -> Runner | None:
@@ -38,10 +32,10 @@ def _build_gemm(ctx: Context) -> Runner | None:
         bias = np.broadcast_to(c.astype(np.float64).reshape(-1), (n,)) * beta
     layer = _linear(weight.astype(np.float32), None if bias is None else bias.astype(np.float32), ctx.register)
     if alpha == 1:
-        ctx.share(1, layer.weight if int(a.get("transB", 0)) else layer.weight.T)
+        ctx.share(1, layer, "weight", transposed=not int(a.get("transB", 0)))
     if beta == 1 and c is not None:
-        ctx.share(2, layer.bias)
-    return Fallback(functools.partial(_linear_layer, layer, 2, 2), Generic(gemm, a))
+        ctx.share(2, layer, "bias")
+    return Fallback(LayerOfRank(layer, 2, 2), Generic(gemm, a))
 
 
 @op("Gemm", ("alpha", "beta", "transA", "transB", "broadcast"), _build_gemm)
@@ -67,8 +61,8 @@ def _build_matmul(ctx: Context) -> Runner | None:
     if b is None or b.ndim != 2:
         return None
     layer = _linear(np.ascontiguousarray(b.T), None, ctx.register)
-    ctx.share(1, layer.weight.T)
-    return Fallback(functools.partial(_linear_layer, layer, 2, 64), Generic(matmul, ctx.attrs))
+    ctx.share(1, layer, "weight", transposed=True)
+    return Fallback(LayerOfRank(layer, 2, 64), Generic(matmul, ctx.attrs))
 
 
 @op("MatMul", (), _build_matmul)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-from typing import Any
-
 import numpy as np
 
 from ... import nn
-from .registry import Arrays, Attrs, Context, Fallback, Generic, LayerRun, Runner, op
+from .registry import Arrays, Attrs, Context, Fallback, Generic, LayerOfRank, LayerRun, Runner, op
 
 
 def _check_inference(a: Attrs) -> None:
@@ -19,10 +16,6 @@ def _check_inference(a: Attrs) -> None:
                        "model for inference (is_test=1)")
     if len([y for y in a.node.outputs if y]) > 1:
         raise a.refuse("the running statistics outputs exist in training only; pycnn runs inference")
-
-
-def _batch_norm_layer(layer: nn.Module, inputs: Arrays) -> Any:
-    return layer(inputs[0]) if len(inputs[0].shape) == 4 else None
 
 
 def _build_batch_norm(ctx: Context) -> Runner | None:
@@ -38,9 +31,9 @@ def _build_batch_norm(ctx: Context) -> Runner | None:
     bn.load_state_dict({"weight": scale, "bias": bias, "running_mean": mean, "running_var": var,
                         "num_batches_tracked": np.array(0)})
     for i, name in enumerate(("weight", "bias", "running_mean", "running_var"), start=1):
-        ctx.share(i, getattr(bn, name))
+        ctx.share(i, bn, name)
     layer = ctx.register(bn)
-    return Fallback(functools.partial(_batch_norm_layer, layer), Generic(batch_normalization, a))
+    return Fallback(LayerOfRank(layer, 4, 4), Generic(batch_normalization, a))
 
 
 @op("BatchNormalization", ("epsilon", "momentum", "spatial", "is_test", "consumed_inputs", "training_mode"),

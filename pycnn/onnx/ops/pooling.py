@@ -4,15 +4,13 @@ pads, AveragePool's dilations)."""
 
 from __future__ import annotations
 
-import functools
 import math
-from typing import Any
 
 import numpy as np
 
 from ... import functional as F
 from ... import nn
-from .registry import Arrays, Attrs, Context, Fallback, Generic, LayerRun, Runner, op
+from .registry import Arrays, Attrs, Context, Fallback, Generic, LayerOfRank, LayerRun, Runner, op
 from .windows import Pads, Window2d, as_4d, from_4d, window2d
 
 
@@ -120,13 +118,9 @@ def _numpy_pool(x: np.ndarray, window: Window2d, pads: Pads, ceil_mode: bool, ki
     return result.astype(np.float32)
 
 
-def _global_average_layer(layer: nn.Module, inputs: Arrays) -> Any:
-    return layer(inputs[0]) if len(inputs[0].shape) == 4 else None
-
-
 def _build_global_average(ctx: Context) -> Runner:
     layer = ctx.register(nn.AdaptiveAvgPool2d(1))
-    return Fallback(functools.partial(_global_average_layer, layer), Generic(global_average_pool, ctx.attrs))
+    return Fallback(LayerOfRank(layer, 4, 4), Generic(global_average_pool, ctx.attrs))
 
 
 @op("GlobalAveragePool", (), _build_global_average)

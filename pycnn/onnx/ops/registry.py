@@ -75,8 +75,9 @@ class Context:
     attrs: Attrs
     constants: list[np.ndarray | None]  # per input: its value when it is a load-time constant
     register: Callable[[Module], Module]  # adds a layer (with its weights) to the model's state
-    # share(i, array): input i's constant is `array` now, a layer's copy of the same values (held once, not twice)
-    share: Callable[[int, np.ndarray], None]
+    # share(i, layer, name, transposed=False): input i's constant is the layer's parameter `name` (or its
+    # transpose) holding the same values: held once, not twice, and read from the layer after load_state_dict
+    share: Callable[..., None]
 
     def const(self, i: int) -> np.ndarray | None:
         return self.constants[i] if i < len(self.constants) else None
@@ -165,6 +166,19 @@ class LayerRun:
 
     def __call__(self, inputs: Arrays) -> Arrays:
         return [self.layer(inputs[0])]
+
+
+@dataclass
+class LayerOfRank:
+    """A node's layer applied to its first input where that input's rank is one the layer takes; None elsewhere
+    (for a Fallback to run the numpy form)."""
+
+    layer: Module
+    min_rank: int
+    max_rank: int
+
+    def __call__(self, inputs: Arrays) -> Any:
+        return self.layer(inputs[0]) if self.min_rank <= len(inputs[0].shape) <= self.max_rank else None
 
 
 @dataclass

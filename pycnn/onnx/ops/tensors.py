@@ -181,7 +181,7 @@ def dropout(a: Attrs, inputs: Arrays) -> Arrays:
     return _dropout_outputs(a, inputs)
 
 
-_PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "edge", "wrap": "wrap"}
+_PAD_MODES = ("constant", "reflect", "edge", "wrap")  # ONNX's names, which are numpy's
 
 
 @op("Pad", ("mode", "pads", "paddings", "value"))
@@ -215,7 +215,7 @@ def pad(a: Attrs, inputs: Arrays) -> Arrays:
     if any(s == 0 for s in kept.shape) or (mode == "reflect" and any(
             max(g) >= s for g, s in zip(grown, kept.shape, strict=True) if max(g))):
         raise a.invalid(f"{mode} padding {pads} does not fit an input of shape {x.shape}")
-    return [np.pad(kept, grown, mode=_PAD_MODES[mode])]  # type: ignore[call-overload]
+    return [np.pad(kept, grown, mode=mode)]
 
 
 @op("Constant", ("value", "value_float", "value_floats", "value_int", "value_ints", "sparse_value", "value_string",
@@ -261,4 +261,4 @@ def gather(a: Attrs, inputs: Arrays) -> Arrays:
     if indices.size and (indices.min() < -size or indices.max() >= size):
         raise a.invalid(f"indices from {indices.min()} to {indices.max()} fall outside axis {axis} of size {size}")
     a.allocating(x.shape[:axis] + indices.shape + x.shape[axis + 1:])
-    return [np.take(x, np.where(indices < 0, indices + size, indices), axis=axis)]
+    return [np.asarray(np.take(x, np.where(indices < 0, indices + size, indices), axis=axis))]
