@@ -175,6 +175,16 @@ def test_an_input_of_an_unknown_element_type_is_refused() -> None:
         pycnn.onnx.load(model.SerializeToString())
 
 
+@pytest.mark.parametrize("op_type", ["Conv", "MaxPool", "AveragePool"])
+def test_window_attributes_beyond_the_kernels_range_are_refused(op_type: str) -> None:
+    w = numpy_helper.from_array(np.ones((3, 2, 1, 1), np.float32), "w")
+    node = h.make_node(op_type, ["x", "w"] if op_type == "Conv" else ["x"], ["y"], name="n", kernel_shape=[1, 1],
+                       pads=[1 << 40] * 4)
+    message = rf"node .n. \({op_type}, opset 13\): kernel \[1, 1\], .* pads \[1099511627776, .* at most 2147483647"
+    with pytest.raises(ValueError, match=message):
+        pycnn.onnx.load(_model([node], [w]).SerializeToString())(np.zeros((1, 2, 4, 4), np.float32))
+
+
 def test_pads_cropping_more_than_the_input_are_refused() -> None:
     pads = numpy_helper.from_array(np.array([0, 0, -5, 0, 0, 0, 0, 0], np.int64), "p")
     model = _model([h.make_node("Pad", ["x", "p"], ["y"], name="pad")], [pads])

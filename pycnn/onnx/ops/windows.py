@@ -11,6 +11,7 @@ import numpy as np
 from .registry import Attrs
 
 Pads = tuple[int, int, int, int]  # top, bottom, left, right (pycnn's order)
+_LARGEST = (1 << 31) - 1  # of any kernel size, stride, dilation or pad
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,10 @@ class Window2d:
         return (*result[0], *result[1])
 
     def static_pads(self) -> Pads | None:
-        """The pads, when they do not depend on the input's size."""
-        if self.auto_pad in ("NOTSET", "VALID") or self.strides == (1, 1):
-            return self.pads_for((1, 1)) if self.auto_pad.startswith("SAME") else self.pads
-        return None
+        """The pads, when they do not depend on the input's size (as with SAME and a stride above 1)."""
+        if self.auto_pad.startswith("SAME") and self.strides != (1, 1):
+            return None
+        return self.pads_for((1, 1))
 
 
 def window2d(a: Attrs, kernel: tuple[int, ...] | None, what: str) -> Window2d:
@@ -66,6 +67,9 @@ def window2d(a: Attrs, kernel: tuple[int, ...] | None, what: str) -> Window2d:
         raise a.refuse(f"auto_pad={auto_pad!r} is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER")
     if min(strides) < 1 or min(dilations) < 1 or min(pads) < 0:
         raise a.invalid(f"strides {strides} and dilations {dilations} must be positive and pads {pads} not negative")
+    if max(*kernel, *strides, *dilations, *pads) > _LARGEST:
+        raise a.invalid(f"kernel {list(kernel)}, strides {strides}, dilations {dilations} and pads {pads} must be at "
+                        f"most {_LARGEST} (2^31 - 1), as pycnn's kernels take them")
     explicit: Pads = (0, 0, 0, 0) if auto_pad == "VALID" else (pads[0], pads[2], pads[1], pads[3])
     return Window2d((int(kernel[0]), int(kernel[1])), (strides[0], strides[1]), (dilations[0], dilations[1]),
                     auto_pad, explicit, n == 1)
