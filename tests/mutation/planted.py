@@ -61,7 +61,8 @@ def failing_tests(package: Path) -> list[str]:
                          capture_output=True, text=True)
     if run.returncode not in (0, 1):  # 0: all passed, 1: some failed; anything else: the run itself failed
         raise SystemExit(f"the quick tier did not run:\n{run.stdout[-2000:]}{run.stderr[-2000:]}")
-    return sorted(set(re.findall(r"^FAILED (\S+)", run.stdout, re.MULTILINE)))
+    # "FAILED ../path/to/tests/x.py::test[id with spaces] - message": the test's id from tests/ on
+    return sorted(set(re.findall(r"^FAILED \S*?(tests/.*?)(?: - .*)?$", run.stdout, re.MULTILINE)))
 
 
 def main() -> int:
