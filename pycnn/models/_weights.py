@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import Any, TypeVar, Union
 
@@ -79,9 +79,11 @@ def read_state(weights: Weights) -> Mapping[str, Any] | None:
                     " (pycnn downloads nothing: pass the file of torchvision's weights)")
 
 
-def load_weights(model: ModelT, weights: Weights) -> ModelT:
-    """`model` with the state dict of `weights` loaded strictly; a wrapped checkpoint's error says how to unwrap it."""
+def load_weights(build: Callable[[], ModelT], weights: Weights) -> ModelT:
+    """The model `build` makes, with the state dict of `weights` loaded strictly; a wrapped checkpoint's error says
+    how to unwrap it. `weights` is read first, so that a tag or a missing file fails before a model is made."""
     state = read_state(weights)
+    model = build()
     if state is None:
         return model
     path = os.fspath(weights) if isinstance(weights, (str, os.PathLike)) else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from .. import nn
@@ -71,9 +72,9 @@ def _classifier(in_features: int, num_classes: int, dropout: float) -> nn.Sequen
 def alexnet(*, weights: Weights = None, progress: bool = True, **kwargs: Any) -> AlexNet:
     """torchvision's AlexNet. `weights`: a checkpoint file (e.g. torchvision's alexnet-owt-7be5be79.pth) or a
     state dict; pycnn downloads nothing. `progress` is accepted for compatibility."""
-    return load_weights(AlexNet(**kwargs), weights)
+    return load_weights(functools.partial(AlexNet, **kwargs), weights)
 
 
 def alexnet_original(*, weights: Weights = None, **kwargs: Any) -> AlexNetOriginal:
     """The original two-GPU AlexNet (Krizhevsky, Sutskever and Hinton, 2012)."""
-    return load_weights(AlexNetOriginal(**kwargs), weights)
+    return load_weights(functools.partial(AlexNetOriginal, **kwargs), weights)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from .. import nn
@@ -122,7 +123,7 @@ class ResNet(nn.Module):
 
 def _resnet(block: type[BasicBlock] | type[Bottleneck], layers: list[int], weights: Weights,
             **kwargs: Any) -> ResNet:
-    return load_weights(ResNet(block, layers, **kwargs), weights)
+    return load_weights(functools.partial(ResNet, block, layers, **kwargs), weights)
 
 
 def resnet18(*, weights: Weights = None, progress: bool = True, **kwargs: Any) -> ResNet:

@@ -56,7 +56,7 @@ def make_layers(config: list[int | str], batch_norm: bool = False) -> nn.Sequent
 def _vgg(config: str, batch_norm: bool, weights: Weights, **kwargs: Any) -> VGG:
     if weights is not None:
         kwargs.setdefault("init_weights", False)
-    return load_weights(VGG(make_layers(CONFIGS[config], batch_norm), **kwargs), weights)
+    return load_weights(lambda: VGG(make_layers(CONFIGS[config], batch_norm), **kwargs), weights)
 
 
 def vgg11(*, weights: Weights = None, progress: bool = True, **kwargs: Any) -> VGG:

@@ -163,8 +163,8 @@ def test_legacy_graph_matches_onnxruntime_where_it_runs(make: Callable[[], tuple
     options.log_severity_level = 4
     try:
         session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-    except Exception as e:  # ONNX Runtime's refusal: these are what pycnn adds
+    except Exception as e:  # ONNX Runtime's refusal: these are what pycnn adds (the test above checks them)
         assert "implementation" in str(e).lower() or "not" in str(e).lower(), str(e)
-        return
+        pytest.skip(f"ONNX Runtime {ort.__version__} does not run this graph: {str(e)[:160]}")
     expected = session.run(None, {"x": X})[0]
     np.testing.assert_allclose(pycnn.onnx.load(data)(X), expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())
