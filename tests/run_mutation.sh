@@ -8,7 +8,7 @@
 #         CUDA runs on the CPU emulator's build.
 # Then tests/mutation/score.py joins the two, prints the score and fails on any surviving mutant not listed.
 #
-#   tests/run_mutation.sh            # about 50 minutes on 2 cores; results in build/mutation-results/
+#   tests/run_mutation.sh            # results in build/mutation-results/; over an hour on 2 cores at present
 #   MUTMUT_JOBS=4 tests/run_mutation.sh
 set -euo pipefail
 
