@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as TF
 
 import pycnn.functional as F
+from pycnn.backends import Backend
 
 from reference import on_device
 
@@ -83,3 +84,28 @@ def test_ops_without_a_device_kernel_run_on_the_host_only(device: str, name: str
                "array.numpy())")
     with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
         on_device(device, ours, x)
+
+
+class DeviceWithoutElementwiseKernels(Backend):
+    """A device whose backend keeps Backend's defaults for the ops a device may lack."""
+
+    label = "Lacking"
+
+
+LACKING = {
+    "sigmoid": lambda device: device.sigmoid(None, None),
+    "tanh": lambda device: device.tanh(None, None),
+    "leaky_relu": lambda device: device.leaky_relu(None, None, 0.1),
+    "hardtanh": lambda device: device.hardtanh(None, None, -1.0, 1.0),
+    "log_softmax": lambda device: device.log_softmax(None, None),
+    "pad": lambda device: device.pad(None, None, ((1, 1),), "constant", 0.0),
+    "max_pool2d with return_indices=True": lambda device: device.max_pool2d_with_indices(None, None, None, None),
+}
+
+
+@pytest.mark.parametrize("name", LACKING)
+def test_a_device_without_the_kernel_names_the_op_and_the_way_to_the_host(name: str) -> None:
+    message = (f"{name}: pycnn has no Lacking kernel for it; move the arrays to the host first (tensor.cpu(), "
+               "array.numpy())")
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
+        LACKING[name](DeviceWithoutElementwiseKernels())
