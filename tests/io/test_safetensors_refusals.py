@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 
@@ -40,6 +41,8 @@ BAD_HEADERS = {  # header, data → the reason after "invalid safetensors header
                          "shape of 'a' [0, 9223372036854775807] is larger than any array can be"),
     "shape_disagrees": ({"a": {**F32_2, "shape": [3]}}, EIGHT,
                         "'a' of shape [3] F32 needs 12 bytes, its offsets span 8"),
+    "shape_disagrees_after_another": ({"a": f32([1], 0, 4), "b": f32([2], 4, 8)}, EIGHT,
+                                      "'b' of shape [2] F32 needs 8 bytes, its offsets span 4"),
     "bf16_counts_two_bytes": ({"a": {**F32_2, "dtype": "BF16"}}, EIGHT,
                               "'a' of shape [2] BF16 needs 4 bytes, its offsets span 8"),
     "unknown_dtype": ({"a": {**F32_2, "dtype": "C64"}}, EIGHT, f"tensor 'a' has dtype 'C64'; supported: {SUPPORTED}"),
@@ -102,6 +105,7 @@ def test_header_only_files_load_empty(tmp_path: Path) -> None:
 FRAMING = {  # raw bytes, suffix → reason
     "seven_bytes": (b"\x01" + b"\0" * 6, ".safetensors",
                     "7 bytes is too short for a safetensors file (8-byte header length first)"),
+    "eight_bytes_of_empty_header": (struct.pack("<Q", 0), ".safetensors", "safetensors header is not a JSON object"),
     "length_past_the_end": (struct.pack("<Q", 3) + b"{}", ".safetensors",
                             "safetensors header length 3 exceeds the file (10 bytes) or 104857600 bytes"),
     "length_2_64_minus_1": (struct.pack("<Q", 2**64 - 1) + b"{}", ".safetensors",
@@ -111,6 +115,8 @@ FRAMING = {  # raw bytes, suffix → reason
                         "line 1 column 2 (char 1)"),
     "header_not_an_object": (struct.pack("<Q", 2) + b"[]", ".safetensors", "safetensors header is not a JSON object"),
     "header_a_number": (struct.pack("<Q", 1) + b"7", ".safetensors", "safetensors header is not a JSON object"),
+    "space_before_the_header": (struct.pack("<Q", 3) + b" {}", ".safetensors",  # the reference wants '{' first
+                                "safetensors header is not a JSON object"),
     "duplicate_keys": (struct.pack("<Q", 19) + b'{"c":1,"b":2,"c":3}', ".safetensors",
                        "safetensors header is not valid JSON: duplicate key among ['b', 'c', 'c']"),
 }
@@ -127,6 +133,20 @@ def test_malformed_framing_refused_with_its_reason(tmp_path: Path, case: str) ->
     path = tmp_path / f"x{suffix}"
     path.write_bytes(raw)
     assert reason(path) == expected
+
+
+def test_a_file_that_shrinks_while_read_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cut short by another process after its size was taken, the file is refused naming the tensor it was at."""
+    path = safetensors_file(tmp_path / "x.safetensors", {"a": F32_2}, ONE_TWO)
+    size_then_cut = os.fstat
+
+    def fstat(fd: int) -> os.stat_result:
+        size = size_then_cut(fd)
+        os.truncate(path, size.st_size - 4)
+        return size
+
+    monkeypatch.setattr(os, "fstat", fstat)
+    assert reason(path) == "file shrank while reading tensor 'a'"
 
 
 def test_header_that_fills_the_file_is_read(tmp_path: Path) -> None:
