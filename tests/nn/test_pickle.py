@@ -60,3 +60,11 @@ def test_unpickled_weights_are_read_only_and_edits_reach_the_plan() -> None:
     copied[0].bias = np.ones_like(copied[0].bias)
     np.testing.assert_array_equal(copied(images()), np.ones((2, 4, 30, 30), np.float32))
     assert np.any(model(images()) != 1)  # the original keeps its own weights
+
+
+@pytest.mark.parametrize("trip", ROUND_TRIPS)
+def test_a_layer_without_bias_still_has_none_after_a_round_trip(trip: str) -> None:
+    model = with_random_state(nn.Sequential(nn.Conv2d(3, 4, 3, bias=False), nn.ReLU()))
+    copied = ROUND_TRIPS[trip](model)
+    assert copied[0].bias is None
+    np.testing.assert_array_equal(copied(images()), model(images()))
