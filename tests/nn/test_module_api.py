@@ -216,6 +216,34 @@ class Shift(nn.Layer):
                      view=(input_shape[0], 2, -1))
 
 
+class Enlarge(nn.Layer):
+    """A layer whose output_shape promises more than any memory holds."""
+
+    def output_shape(self, input_shape):
+        return (*input_shape[:2], 2**24, 2**24)
+
+
+class DeviceArrayLookalike:
+    """What a CUDA array looks like to pycnn (torch CUDA tensors and CuPy arrays have the same attribute)."""
+
+    @property
+    def __cuda_array_interface__(self):
+        return {}
+
+
+def test_a_layer_names_itself_when_its_output_cannot_exist():
+    message = r"^Enlarge output of shape \(1, 1, 16777216, 16777216\) would need 1024 TiB: too large to allocate$"
+    with pytest.raises(ValueError, match=message):
+        Enlarge()(np.ones((1, 1, 1, 1), np.float32))
+
+
+@pytest.mark.skipif(pycnn.cuda.is_available(), reason="a CUDA device is here: device arrays run on it")
+@pytest.mark.parametrize("layer", [nn.BatchNorm2d(3), Shift()], ids=["BatchNorm2d", "Shift"])
+def test_layers_given_a_device_array_without_a_device_name_themselves(layer):
+    with pytest.raises(pycnn.cuda.CudaUnavailableError, match=rf"^{type(layer).__name__}: this pycnn "):
+        layer(DeviceArrayLookalike())
+
+
 def test_user_layers_run_alone_and_in_plans(rng):
     x = rng.standard_normal((2, 2, 3, 3), dtype=np.float32)
     shifted = x + np.array([1, -1], np.float32)[:, None, None]

@@ -324,6 +324,11 @@ def test_profile_takes_one_image_as_a_batch_of_one() -> None:
                                                           ("features.2", (1, 2, 3, 3))]
 
 
+def test_profile_takes_a_batch_of_images_as_it_is() -> None:
+    steps = profile(TinyNet(), np.ones((2, 3, 8, 8), np.float32), repeat=1)
+    assert [s.output_shape for s in steps] == [(2, 2, 6, 6), (2, 2, 3, 3)]
+
+
 def test_profile_names_the_model_in_input_errors() -> None:
     with pytest.raises(TypeError, match=r"^TinyNet: input must hold real numbers, got dtype <U1 \(shape \(1, 1\)\)$"):
         profile(TinyNet(), np.array([["a"]]))
