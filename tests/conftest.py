@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import pycnn
-from pycnn import _core
+from pycnn import _core, backends
+from pycnn.backends import Backend
 
 ISAS = ("generic", "avx2", "avx512")
 # The precisions each device computes in, fp32 first.
@@ -119,6 +120,29 @@ def precision(request: pytest.FixtureRequest, device: str) -> Iterator[str]:
             yield name
     else:
         yield name
+
+
+class StandInDevice(Backend):
+    """A device that is not the host and runs nothing: what pycnn.nn does off the host, seen without CUDA."""
+
+    label = "StandIn"
+
+    @classmethod
+    def owns(cls, value: Any) -> bool:
+        return False
+
+    def key(self) -> tuple[str, ...]:
+        return ("stand-in",)
+
+    def model_input(self, value: Any, name: str) -> Any:
+        return np.asarray(value, np.float32)
+
+
+@pytest.fixture
+def stand_in_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Makes the device name 'cuda' mean a StandInDevice for the test (.to('cuda') works without CUDA)."""
+    real = backends.backend_class
+    monkeypatch.setattr(backends, "backend_class", lambda device: StandInDevice if device == "cuda" else real(device))
 
 
 @pytest.fixture

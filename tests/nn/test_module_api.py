@@ -191,6 +191,21 @@ def test_moving_between_devices(rng):
             model.to(torch.device("cuda:0"))
 
 
+def test_to_moves_the_module_and_drops_the_plans_built_before(stand_in_cuda, rng):
+    """What the host found when it ran the module (its forward cannot be traced) is found again on the device."""
+    x = rng.standard_normal((1, 2, 5, 5), dtype=np.float32)
+    model = AddsOne()
+    with pytest.warns(RuntimeWarning, match="layer by layer"):
+        model(x)
+    model.to("cuda")
+    with pytest.raises(RuntimeError, match=r"^AddsOne cannot run on StandIn: its forward cannot be traced \(only two "
+                                           r"traced values can be added\); it runs through a plan there$"):
+        model(x)
+    model.to("cpu")
+    with pytest.warns(RuntimeWarning, match="layer by layer"):
+        np.testing.assert_array_equal(model(x), x + 1)
+
+
 def test_a_module_without_forward_says_so(rng):
     class NoForward(nn.Module):
         pass

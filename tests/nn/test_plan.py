@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from test_models import logits, pycnn_model, randomise_batch_norm, torchvision_model
+from test_module_api import AddsOne
 
 import pycnn
 from pycnn import nn
@@ -354,6 +355,14 @@ def test_profile_names_the_model_in_input_errors() -> None:
 def test_profile_says_what_input_it_takes(model: nn.Module, shape: tuple[int, ...], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         profile(model, np.zeros(shape, np.float32))
+
+
+def test_off_the_host_a_forward_that_cannot_be_traced_is_refused_saying_why(stand_in_cuda: None) -> None:
+    """Only the host runs a model layer by layer; a device runs it through its plan or not at all."""
+    model = AddsOne().to("cuda")
+    with pytest.raises(RuntimeError, match=r"^AddsOne cannot run on StandIn: its forward cannot be traced \(only two "
+                                           r"traced values can be added\); it runs through a plan there$"):
+        model(np.zeros((1, 2, 5, 5), np.float32))
 
 
 def test_verbose_says_how_each_convolution_runs(monkeypatch: pytest.MonkeyPatch,
