@@ -1,5 +1,6 @@
 """Every op looks at where each of its arrays lives before it runs: arrays on two sides are refused, naming the op
-and the arguments on each side, and device arrays where there is no CUDA device are refused naming the op."""
+and the arguments on each side, and device arrays where there is no CUDA device are refused naming the op. A
+stand-in device shows what an op does with arrays numpy cannot read (batch_norm's statistics)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 import pycnn
 import pycnn.functional as F
+from pycnn import backends
 
 
 class FakeDeviceArray:
@@ -80,3 +82,58 @@ ALONE: dict[str, Callable[[], Any]] = {
 def test_a_device_array_without_a_device_is_refused_naming_the_op(op: str) -> None:
     with pytest.raises(pycnn.cuda.CudaUnavailableError, match=f"^{op}: this pycnn "):
         ALONE[op]()
+
+
+class OffHostArray:
+    """A device array as pycnn's own are: numpy cannot read it (no __array__); .numpy() copies it to the host."""
+
+    def __init__(self, data: np.ndarray):
+        self.data = data
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def reshape(self, shape: tuple[int, ...]) -> OffHostArray:
+        return OffHostArray(self.data.reshape(shape))
+
+    def numpy(self) -> np.ndarray:
+        return self.data.copy()
+
+
+class OffHostDevice(backends.Backend):
+    """A device whose arrays are OffHostArrays, running channel_affine on the host data they hold."""
+
+    label = "OffHost"
+
+    @classmethod
+    def owns(cls, value: Any) -> bool:
+        return isinstance(value, OffHostArray)
+
+    def asarray(self, value: Any, name: str) -> OffHostArray:
+        return value
+
+    def empty(self, shape: tuple[int, ...], what: str) -> OffHostArray:
+        return OffHostArray(np.empty(shape, np.float32))
+
+    def channel_affine(self, x: OffHostArray, out: OffHostArray, scale: np.ndarray, shift: np.ndarray) -> None:
+        out.data[...] = x.data * scale[:, None] + shift[:, None]
+
+
+def test_batch_norm_folds_the_statistics_of_a_device_on_the_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The statistics come to the host through the device array's .numpy() and the output stays on the device."""
+    real_class, real_default = backends.backend_class, backends._default
+    monkeypatch.setattr(backends, "backend_class", lambda d: OffHostDevice if d == "cuda" else real_class(d))
+    monkeypatch.setattr(backends, "_default", lambda d: OffHostDevice() if d == "cuda" else real_default(d))
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 4, 5), dtype=np.float32)
+    mean, weight, bias = (rng.standard_normal(3, dtype=np.float32) for _ in range(3))
+    var = rng.uniform(0.5, 2.0, 3).astype(np.float32)
+    on_device = [OffHostArray(a) for a in (x, mean, var, weight, bias)]
+    out = F.batch_norm(*on_device)
+    assert isinstance(out, OffHostArray)
+    np.testing.assert_allclose(out.numpy(), F.batch_norm(x, mean, var, weight, bias), rtol=1e-6, atol=1e-6)
