@@ -23,7 +23,7 @@ from test_io import (
 )
 from test_io import refusal_reason as reason
 
-from pycnn.io import UnsafeCheckpointError, load
+from pycnn.io import UnsafeCheckpointError, load, torch_zip
 
 INVALID = "data.pkl is not a valid checkpoint pickle: ValueError: "
 
@@ -133,6 +133,15 @@ def test_every_tensor_rebuild_torch_writes_loads(tmp_path: Path) -> None:
     assert got["last"].tolist() == [1.75] and got["empty_far_away"].shape == (0,)
 
 
+def test_views_may_copy_out_eight_times_their_stored_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The limit on what stride-0 views expand to is 8× the bytes of their storages plus a slack (1 GiB, set to 0
+    here so that the limit is a few bytes): at the limit the file loads, one element past it is refused."""
+    monkeypatch.setattr(torch_zip, "_EXPANSION_SLACK_BYTES", 0)
+    at_limit = load(checkpoint(tmp_path, state_pickle({"w": tensor(record(), size=(96,), stride=(0,))})))
+    assert at_limit["w"].tolist() == [STORAGE_F32[0]] * 96  # 384 bytes from the 48 of a 12-element storage
+    past = checkpoint(tmp_path, state_pickle({"w": tensor(record(), size=(97,), stride=(0,))}))
+    assert reason(past) == ("tensors would take 388 bytes from 48 bytes of stored data (strided views expanding far "
+                            "beyond the file)")
 def test_memo_index_equal_to_the_opcode_count_is_fine(tmp_path: Path) -> None:
     assert load(checkpoint(tmp_path, b"\x80\x02}q\x03.")) == {}
 
