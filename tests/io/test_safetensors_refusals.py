@@ -138,11 +138,14 @@ def test_malformed_framing_refused_with_its_reason(tmp_path: Path, case: str) ->
 def test_a_file_that_shrinks_while_read_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Cut short by another process after its size was taken, the file is refused naming the tensor it was at."""
     path = safetensors_file(tmp_path / "x.safetensors", {"a": F32_2}, ONE_TWO)
-    size_then_cut = os.fstat
+    real_fstat, target, cut = os.fstat, os.stat(path), []
 
     def fstat(fd: int) -> os.stat_result:
-        size = size_then_cut(fd)
-        os.truncate(path, size.st_size - 4)
+        """The size, and then the file cut short: once, and only for this file (others call os.fstat too)."""
+        size = real_fstat(fd)
+        if not cut and os.path.samestat(size, target):
+            os.truncate(path, size.st_size - 4)
+            cut.append(fd)
         return size
 
     monkeypatch.setattr(os, "fstat", fstat)
