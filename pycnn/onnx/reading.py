@@ -158,8 +158,8 @@ _FIELDS = {"float32": "float_data", "float64": "double_data", "int64": "int64_da
 
 
 class _Tensors:
-    """TensorProtos as numpy arrays, sizes checked before allocation. Each byte of an external-data file is read
-    at most once, so tensors cannot make more memory of a file than its size."""
+    """TensorProtos as numpy arrays, sizes checked before allocation. The tensors in an external-data file read no
+    more bytes of it in all than it holds, so they cannot make more memory of a file than its size."""
 
     def __init__(self, onnx: Any, model_path: Path | None, label: str):
         self.onnx, self.model_path, self.label = onnx, model_path, label
