@@ -1,7 +1,7 @@
 """Tracing: running a model's forward on symbolic values to record its graph of layers.
 
-While a Tracer is active, calling a layer records a Node and returns a Value (a shape and the node that makes
-it) instead of computing; containers run their Python forward as usual. ``+`` on Values and ``cat`` record
+While a Tracer is active, calling a layer records a Node and returns a Value (the shape of its output)
+instead of computing; containers run their Python forward as usual. ``+`` on Values and ``cat`` record
 the residual additions and channel concatenations of ResNet and Inception. The graph feeds both the
 inference plan (plan.py) and pycnn.summary.
 """
@@ -31,7 +31,6 @@ class Untraceable(TypeError):
 @dataclass(eq=False)
 class Value:
     shape: tuple[int, ...]
-    node: Node | None  # None for the graph's input
 
     @property
     def ndim(self) -> int:
@@ -93,7 +92,7 @@ class Tracer:
             out_shape = shapes[0]
         else:
             out_shape = _cat_shape(shapes, attrs["dim"])
-        node.output = Value(tuple(out_shape), node)
+        node.output = Value(tuple(out_shape))
         self.nodes.append(node)
         return node.output
 
@@ -101,7 +100,7 @@ class Tracer:
 def _cat_shape(shapes: list[tuple[int, ...]], dim: int) -> tuple[int, ...]:
     first = shapes[0]
     for s in shapes[1:]:
-        if len(s) != len(first) or any(a != b for i, (a, b) in enumerate(zip(s, first, strict=True)) if i != dim):
+        if len(s) != len(first) or any(s[i] != first[i] for i in range(len(first)) if i != dim):
             raise ValueError(f"cat: shapes {shapes} differ outside dimension {dim}")
     return (*first[:dim], sum(s[dim] for s in shapes), *first[dim + 1:])
 
@@ -123,7 +122,7 @@ def trace(model: Module, input_shape: tuple[int, ...]) -> tuple[Value, Value, li
     previous = active()
     _state.tracer = tracer
     try:
-        x = Value(tuple(input_shape), None)
+        x = Value(tuple(input_shape))
         y = tracer.call(model, [x])
     finally:
         _state.tracer = previous

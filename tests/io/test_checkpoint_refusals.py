@@ -201,3 +201,12 @@ def test_member_shorter_than_its_directory_entry_with_a_matching_crc(tmp_path: P
     path = write_checkpoint(tmp_path / "c.pth", one_tensor(), {"0": F32_BYTES[:40]}, compression=zipfile.ZIP_DEFLATED)
     claim_size(path, "archive/data/0", 48)
     assert reason(path) == "record archive/data/0 is truncated: 40 of 48 bytes"
+
+
+def test_a_data_pkl_beyond_its_bound_is_refused_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data_pkl = state_pickle({"w": tensor(record())})
+    path = archive(tmp_path / "x.pth", {"a/data.pkl": data_pkl, "a/data/0": F32_BYTES})
+    monkeypatch.setattr(torch_zip, "_MAX_PICKLE_BYTES", len(data_pkl) - 1)
+    assert reason(path) == f"record a/data.pkl is {len(data_pkl)} bytes, more than the {len(data_pkl) - 1} accepted"
+    monkeypatch.setattr(torch_zip, "_MAX_PICKLE_BYTES", len(data_pkl))
+    assert list(load(path)) == ["w"]

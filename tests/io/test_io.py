@@ -3,19 +3,23 @@ hostile and damaged files must be refused quickly with WeightsFileError, never e
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import pickle
 import shlex
+import shutil
 import struct
 import subprocess
+import tempfile
 import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from pycnn.io import UnsafeCheckpointError, WeightsFileError, load, save
 
@@ -167,7 +171,6 @@ TORCH_WRITER = r"""
 import collections, pathlib, sys
 import numpy as np
 import torch, torchvision
-from pycnn.io import save
 
 torch.set_num_threads(1)
 out = pathlib.Path(sys.argv[1])
@@ -204,7 +207,6 @@ for k, v in torchvision.models.resnet18().state_dict().items():
     sd["resnet18." + k] = v
 torch.save(sd, out / "state.pth")
 np.savez(out / "expected.npz", **{k: numpy_of(v) for k, v in sd.items()})
-save(sd, out / "from_torch.safetensors")
 
 small = collections.OrderedDict()
 small.update({"conv." + k: v for k, v in torch.nn.Conv2d(3, 4, 3).state_dict().items()})
@@ -260,10 +262,7 @@ print("compared", compared)
 """
 
 
-@pytest.fixture(scope="module")
-def peer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Files written by torch (and crafted files torch.load has judged), in one directory."""
-    out = tmp_path_factory.mktemp("peer")
+def write_peer_files(out: Path) -> None:
     write_valid_views(out / "crafted_views.pth")
     write_valid_views(out / "crafted_views_big.pth", byteorder=">")
     write_checkpoint(out / "crafted_too_small.pth", state_pickle({"w": tensor_op(size=(3, 5), stride=(5, 1))}),
@@ -272,6 +271,29 @@ def peer(tmp_path_factory: pytest.TempPathFactory) -> Path:
                      {"0": F32_BYTES})
     result = run_python(TORCH_WRITER, str(out), timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def peer(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Files written by torch (and crafted files torch.load has judged), in one directory.
+
+    Nothing of pycnn writes them, so they are kept in pytest's cache, per torch version and content of this file
+    (the mutation tier's thousands of sessions would otherwise each start torch for them)."""
+    cache = getattr(request.config, "cache", None)
+    if cache is None:  # -p no:cacheprovider
+        out = tmp_path_factory.mktemp("peer")
+        write_peer_files(out)
+        return out
+    key = hashlib.sha256(torch.__version__.encode() + Path(__file__).read_bytes()).hexdigest()[:16]
+    out = Path(cache.mkdir("torch_peer")) / key
+    if not (out / "complete").exists():
+        staging = Path(tempfile.mkdtemp(dir=out.parent))
+        write_peer_files(staging)
+        (staging / "complete").touch()
+        try:
+            staging.rename(out)  # atomic; another session may have put its copy there first
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
     return out
 
 
@@ -350,9 +372,10 @@ def test_extension_is_only_a_hint(peer: Path, tmp_path: Path) -> None:
 # -------------------------------------------------------------------------------------------- safetensors
 
 
-def test_torch_tensors_through_our_writer_and_reader(peer: Path) -> None:
+def test_torch_tensors_through_our_writer_and_reader(peer: Path, tmp_path: Path) -> None:
+    save(torch.load(peer / "state.pth", weights_only=True), tmp_path / "from_torch.safetensors")
     want = npz_dict(peer / "expected.npz")
-    assert_identical(load(peer / "from_torch.safetensors"), {k: want[k] for k in sorted(want)})
+    assert_identical(load(tmp_path / "from_torch.safetensors"), {k: want[k] for k in sorted(want)})
 
 
 def every_dtype() -> dict[str, np.ndarray]:
@@ -678,9 +701,15 @@ LYING_RECORDS = {  # data.pkl, storages, what the error must say
     "same_key_two_types": (state_pickle({"a": tensor_op(), "b": tensor_op("DoubleStorage", numel=6, size=(6,))}),
                            {"0": F32_BYTES}, "described twice"),
     "size_stride_lengths_differ": (one_tensor(size=(3, 4)), {"0": F32_BYTES}, "differ in length"),
-    "negative_stride": (one_tensor(offset=11, stride=(-1,)), {"0": F32_BYTES}, "non-negative"),
-    "too_many_dims": (one_tensor(size=(1,) * 65, stride=(1,) * 65), {"0": F32_BYTES}, "at most 64"),
-    "empty_but_impossible_size": (one_tensor(size=(0, 2**64), stride=(1, 1)), {"0": F32_BYTES}, "larger than any"),
+    "negative_stride": (one_tensor(offset=11, stride=(-1,)), {"0": F32_BYTES},
+                        "stride must be a non-negative integer, got -1"),
+    "negative_offset": (one_tensor(offset=-1), {"0": F32_BYTES},
+                        "storage offset must be a non-negative integer, got -1"),
+    "negative_size": (one_tensor(size=(-2,)), {"0": F32_BYTES}, "size must be a non-negative integer, got -2"),
+    "too_many_dims": (one_tensor(size=(1,) * 65, stride=(1,) * 65), {"0": F32_BYTES},
+                      "size must be a tuple of at most 64 integers"),
+    "empty_but_impossible_size": (one_tensor(size=(0, 2**64), stride=(1, 1)), {"0": F32_BYTES},
+                                  "size [0, 18446744073709551616] is larger than any array can be"),
     "expands_to_4_tib": (one_tensor(size=(2**20, 2**20), stride=(0, 0)), {"0": F32_BYTES}, "expanding"),
     "view_checked_before_reading": (one_tensor(key="9", size=(3, 5), stride=(5, 1)), {}, "needs element"),
     "bad_persistent_id": (state_pickle({"w": op_tuple([op_str("storage"), op_str("0")]) + b"Q"}), {},
@@ -689,7 +718,8 @@ LYING_RECORDS = {  # data.pkl, storages, what the error must say
                                                               op_str("cpu"), op_int(12)]) + b"Q"}), {},
                                  "not a torch storage type"),
     "tensor_from_a_number": (state_pickle({"w": op_call("torch._utils", "_rebuild_tensor_v2", op_int(1), op_int(0),
-                                                        b")", b")", b"\x89", b"}")}), {}, "not from a storage record"),
+                                                        b")", b")", b"\x89", b"}")}), {},
+                             "a tensor is rebuilt from int, not from a storage record"),
     "no_stop": (state_pickle({})[:-1], {}, "STOP"),
     "top_level_list": (b"\x80\x02]" + tensor_op() + b"a.", {"0": F32_BYTES}, "not a mapping"),
     "cycle": (b"\x80\x02}q\x00" + op_str("a") + b"h\x00s.", {}, "appears twice"),

@@ -106,3 +106,12 @@ def test_save_writes_what_np_savez_writes(tmp_path: Path) -> None:
                 theirs.filename, theirs.compress_type, theirs.file_size, theirs.extract_version)
             assert mine.compress_type == zipfile.ZIP_STORED and mine.extract_version == 45  # zip64
             assert ours.read(mine) == numpys.read(theirs)
+
+
+def test_damaged_data_behind_a_valid_header_is_refused(tmp_path: Path) -> None:
+    data = np.arange(1, 2**14 + 1, dtype=np.float32)  # 64 KiB: reading the header stops far before its end
+    path = npz(tmp_path / "w.npz", [("a.npy", npy_bytes(data))])
+    raw = bytearray(path.read_bytes())
+    raw[raw.index(data.tobytes()) + data.nbytes - 3] ^= 0x40  # the member's CRC no longer matches its data
+    path.write_bytes(bytes(raw))
+    assert reason(path) == "cannot read .npz: Bad CRC-32 for file 'a.npy'"

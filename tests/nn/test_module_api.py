@@ -4,6 +4,7 @@ containers, devices, and layers a user writes (forward only, or op only)."""
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import torch
 
 import pycnn
 from pycnn import nn
+from pycnn.nn.plan import PlanCache
 
 from conftest import assert_close
 
@@ -147,11 +149,11 @@ def test_load_state_dict_keeps_dtypes_and_returns_torch_s_result():
 def test_a_load_error_lists_the_problems_one_per_line():
     model = nn.Linear(2, 3)
     with pytest.raises(nn.StateDictError) as info:
-        model.load_state_dict({"weight": np.zeros((3, 3)), "extra": np.zeros(1)})
+        model.load_state_dict({"weight": np.zeros((3, 3)), "extra": np.zeros(1), "more": np.zeros(1)})
     assert str(info.value) == ("Error(s) in loading state_dict for Linear:\n"
                                "  size mismatch for weight: checkpoint shape (3, 3), model shape (3, 2)\n"
                                "  Missing key(s): bias\n"
-                               "  Unexpected key(s): extra")
+                               "  Unexpected key(s): extra, more")
 
 
 def test_a_wrapped_checkpoint_fails_with_the_hint_naming_the_model():
@@ -334,6 +336,20 @@ def test_cat_of_arrays_is_a_float32_copy():
     assert nn.cat([np.ones((1, 2)), np.zeros((1, 1))]).tolist() == [[1, 1, 0]]  # dim=1 by default
 
 
+def test_cat_of_one_traced_value_is_that_value(rng):
+    class One(nn.Module):
+        def forward(self, x):
+            return nn.cat([nn.ReLU()(x)], 1)
+
+    x = rng.standard_normal((1, 2, 3, 4), dtype=np.float32)
+    np.testing.assert_array_equal(One()(x), torch.relu(torch.from_numpy(x)).numpy())
+
+
+def test_cat_names_an_input_that_is_not_numbers():
+    with pytest.raises(TypeError, match=r"^cat: tensors must hold real numbers, got dtype <U1"):
+        nn.cat([np.ones((1, 2)), np.array([["a", "b"]])], dim=0)
+
+
 def test_shapes_that_do_not_fit_name_both():
     class Add(nn.Module):
         def __init__(self):
@@ -353,6 +369,13 @@ def test_shapes_that_do_not_fit_name_both():
     shapes = r"\[\(1, 2, 3, 3\), \(1, 2, 5, 5\)\]"
     with pytest.raises(ValueError, match=rf"^cat: shapes {shapes} differ outside dimension 1$"):
         Cat()(x)
+
+    class CatOfRanks(Add):
+        def forward(self, x):
+            return nn.cat([nn.Flatten()(x), self.conv(x)], 1)  # alike in the dimensions the shorter one has
+
+    with pytest.raises(ValueError, match=r"^cat: shapes \[\(1, 50\), \(1, 2, 3, 3\)\] differ outside dimension 1$"):
+        CatOfRanks()(x)
 
 
 class AddsOne(nn.Module):
@@ -432,3 +455,105 @@ def test_layers_name_themselves_for_input_that_is_not_real(layer):
     message = rf"^{name}: input must hold real numbers, got dtype complex128 \(shape \(3, 2, 2\)\)$"
     with pytest.raises(TypeError, match=message):
         layer(np.zeros((3, 2, 2), complex))
+
+
+class TinyClassifier(nn.Module):
+    takes_images = True
+
+    def __init__(self, channels):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, 4, 3)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+def test_an_image_model_names_the_channels_of_its_first_layer_as_it_is_now(rng):
+    model = TinyClassifier(3)
+    gray = rng.standard_normal((1, 1, 8, 8), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"^TinyClassifier takes \(N, 3, H, W\) images, or one \(3, H, W\) image; got "
+                                         r"an input of shape \(1, 1, 8, 8\), with 1 channels where 3 are expected$"):
+        model(gray)
+    model.conv = nn.Conv2d(1, 4, 3)  # a new first layer: one-channel images now
+    assert model(gray).shape == (1, 4, 6, 6)
+    with pytest.raises(ValueError, match=r"with 3 channels where 1 are expected$"):
+        model(rng.standard_normal((1, 3, 8, 8), dtype=np.float32))
+
+
+def test_an_image_model_takes_one_unbatched_image_and_the_caller_s_array_type(rng):
+    model = TinyClassifier(3)
+    image = rng.standard_normal((3, 8, 8), dtype=np.float32)
+    batched = model(image[None])
+    single = model(torch.from_numpy(image))
+    assert isinstance(single, torch.Tensor) and single.shape == (4, 6, 6)
+    np.testing.assert_array_equal(single.numpy(), batched[0])
+    with pytest.raises(TypeError, match=r"^TinyClassifier: input must hold real numbers, got dtype <U7"):
+        model(["not", "numbers"])
+
+
+def test_an_untraceable_model_warns_once_then_runs_layer_by_layer(rng):
+    model = AddsOne()
+    x = rng.standard_normal((1, 2, 5, 5), dtype=np.float32)
+    with pytest.warns(RuntimeWarning, match=r"^AddsOne runs layer by layer: its forward cannot be traced"):
+        first = model(torch.from_numpy(x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # remembered: no second warning, no second trace
+        second = model(torch.from_numpy(x))
+    for out in (first, second):
+        assert isinstance(out, torch.Tensor)
+        np.testing.assert_array_equal(out.numpy(), x + 1)
+
+
+# mutmut's trampolines put frames of their own between a caller and pycnn's functions: a stack level lands in them.
+@pytest.mark.skipif(PlanCache.run.__code__.co_name != "run", reason="run under mutmut: stack levels shift")
+def test_the_layer_by_layer_warning_points_at_the_caller(rng):
+    with pytest.warns(RuntimeWarning, match="layer by layer") as warned:
+        AddsOne()(rng.standard_normal((1, 2, 5, 5), dtype=np.float32))
+    assert [w.filename for w in warned] == [__file__]
+
+
+def test_a_planned_model_gives_torch_in_torch_out(rng):
+    x = rng.standard_normal((2, 3, 8, 8), dtype=np.float32)
+    model = TinyClassifier(3)
+    out = model(torch.from_numpy(x))
+    assert isinstance(out, torch.Tensor)
+    np.testing.assert_array_equal(out.numpy(), model(x))
+
+
+def test_a_plan_whose_buffers_cannot_be_allocated_says_so(monkeypatch):
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 2, 1))
+    monkeypatch.setattr(np, "empty", no_memory)
+    with pytest.raises(MemoryError, match=r"^cannot allocate plan buffer of shape \(\d+,\) \(\d+ bytes\)$"):
+        model(np.zeros((1, 3, 8, 8), np.float32))
+
+
+@pytest.mark.parametrize("version", [0, 1, 2])
+def test_the_first_call_checks_the_channels_whatever_the_weights_version(monkeypatch, version):
+    model = TinyClassifier(3)
+    monkeypatch.setattr(pycnn.nn.module, "_weights_version", version)
+    with pytest.raises(ValueError, match=r"with 1 channels where 3 are expected$"):
+        model(np.zeros((1, 1, 8, 8), np.float32))
+
+
+def test_a_host_model_refuses_a_device_array_saying_how_to_move_either():
+    class DeviceArray:  # what a CUDA array looks like to pycnn (torch CUDA tensors, CuPy arrays)
+        @property
+        def __cuda_array_interface__(self):
+            return {}
+
+    with pytest.raises(TypeError, match=r"^Sequential is on the CPU, but its input is a CUDA array: move the model "
+                                        r"with \.to\('cuda'\), or the input with \.numpy\(\) / \.cpu\(\)$"):
+        nn.Sequential(nn.Conv2d(3, 4, 3))(DeviceArray())
+
+
+def test_off_the_host_a_model_takes_one_input_through_its_plan(stand_in_cuda):
+    model, x = nn.Sequential(nn.ReLU()).to("cuda"), np.zeros((1, 2, 3, 3), np.float32)
+    message = (r"^Sequential is on StandIn, where it runs one input through its plan; pycnn\.nn\.eager\(\) and several "
+               r"inputs need \.to\('cpu'\)$")
+    with pytest.raises(RuntimeError, match=message):
+        model(x, x)
+    with nn.eager(), pytest.raises(RuntimeError, match=message):
+        model(x)

@@ -406,9 +406,12 @@ def test_fresh_state_dict_matches_torch_s_keys_shapes_and_dtypes(call):
             np.testing.assert_array_equal(v, theirs[k].numpy())
 
 
-@pytest.mark.parametrize("layer, fan_in", [(nn.Conv2d(4, 64, (3, 2), groups=2), 2 * 3 * 2), (nn.Conv2d(3, 64, 5), 75),
-                                           (nn.Linear(40, 64), 40)])
-def test_initial_weights_are_uniform_within_torch_s_bound(layer, fan_in):
+# Each layer made in the test, not at collection: a mutation tier's session sees the constructor under test.
+@pytest.mark.parametrize("make, fan_in", [(lambda: nn.Conv2d(4, 64, (3, 2), groups=2), 2 * 3 * 2),
+                                          (lambda: nn.Conv2d(3, 64, 5), 75), (lambda: nn.Linear(40, 64), 40)],
+                         ids=["Conv2d-groups", "Conv2d", "Linear"])
+def test_initial_weights_are_uniform_within_torch_s_bound(make, fan_in):
+    layer = make()
     bound = 1 / np.sqrt(fan_in)  # torch's default: kaiming_uniform(a=√5) for weights, the same bound for biases
     for values in (layer.weight, layer.bias):
         assert values.dtype == np.float32
@@ -437,3 +440,20 @@ def test_batch_norm_takes_one_image(rng):
     scale, shift = layer.affine_terms()
     assert scale.dtype == shift.dtype == np.float64
     assert_close((x * scale[:, None, None] + shift[:, None, None]).astype(np.float32), expected)
+
+
+@pytest.mark.parametrize(("flatten", "message"), [
+    (nn.Flatten(5), r"^Flatten: start_dim=5 is out of range for an array with 4 dimensions$"),
+    (nn.Flatten(2, 1), r"^Flatten: start_dim 2 comes after end_dim 1 for shape \(2, 3, 4, 4\)$"),
+])
+def test_a_planned_flatten_names_itself(flatten, message):
+    with pytest.raises(ValueError, match=message):
+        nn.Sequential(nn.ReLU(), flatten)(np.zeros((2, 3, 4, 4), np.float32))
+
+
+def test_a_planned_batch_norm_names_statistics_of_the_wrong_length():
+    bn = nn.BatchNorm2d(3)
+    bn.running_mean = np.zeros(4, np.float32)
+    with pytest.raises(ValueError, match=r"^batch_norm: running_mean must have shape \(3,\) for input of shape "
+                                         r"\(1, 3\), got \(4,\)$"):
+        nn.Sequential(nn.ReLU(), bn)(np.zeros((2, 3, 4, 4), np.float32))

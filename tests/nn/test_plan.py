@@ -14,7 +14,7 @@ from test_models import logits, pycnn_model, randomise_batch_norm, torchvision_m
 from test_module_api import AddsOne
 
 import pycnn
-from pycnn import nn
+from pycnn import _core, nn
 from pycnn.nn.plan import Plan, Step, profile
 from pycnn.nn.plan.memory import Memory
 from pycnn.nn.trace import Value
@@ -118,6 +118,25 @@ def test_resnet_runs_each_residual_block_in_its_convolutions() -> None:
         assert fused[f"{block}.conv2"] == [f"{block}.bn2", "add", f"{block}.relu"]
     assert sum(s.fused.count("add") for s in plan.steps) == 8
     assert [s.name for s in plan_of(pair(branches)[0], (1, 3, 9, 6)).steps].count("add") == 1
+
+
+@pytest.mark.parametrize("order", ["conv + x", "x + conv"])
+def test_a_residual_addition_is_fused_whichever_side_the_convolution_is_on(order: str,
+                                                                           rng: np.random.Generator) -> None:
+    class Residual(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.relu = nn.Conv2d(3, 3, 3, padding=1), nn.ReLU()
+
+        def forward(self, x: Any) -> Any:
+            return self.relu(self.conv(x) + x if order == "conv + x" else x + self.conv(x))
+
+    model = Residual()
+    assert [(s.name, s.fused) for s in plan_of(model, (1, 3, 6, 5)).steps] == [("conv", ["add", "relu"])]
+    x = rng.standard_normal((1, 3, 6, 5), dtype=np.float32)
+    conv = torch.nn.Conv2d(3, 3, 3, padding=1)
+    conv.load_state_dict({k: torch.tensor(v) for k, v in model.conv.state_dict().items()})
+    assert_close(model(x), torch.relu(conv(torch.from_numpy(x)) + torch.from_numpy(x)).detach().numpy())
 
 
 def concatenations(lib: Any) -> Any:
@@ -380,11 +399,14 @@ def test_verbose_says_how_each_convolution_runs(monkeypatch: pytest.MonkeyPatch,
         def forward(self, x: Any) -> Any:
             return self.g(nn.cat([self.a(x), self.b(x)], 1))
 
-    model = Model()
-    for quiet in ("0", ""):
-        monkeypatch.setenv("PYCNN_VERBOSE", quiet)
-        model(np.zeros((1, 4, 7, 6), np.float32))
+    for quiet in (None, "0", ""):
+        if quiet is None:
+            monkeypatch.delenv("PYCNN_VERBOSE", raising=False)
+        else:
+            monkeypatch.setenv("PYCNN_VERBOSE", quiet)
+        Model()(np.zeros((1, 4, 7, 6), np.float32))  # a new model each time: a plan built each time
     assert capsys.readouterr().err == ""
+    model = Model()
     monkeypatch.setenv("PYCNN_VERBOSE", "1")
     model(np.zeros((2, 4, 7, 6), np.float32))
     model(np.zeros((1, 4, 9, 5), np.float32))
@@ -411,7 +433,7 @@ def memory_of(steps: list[tuple[str, str, list[str]]], sizes: dict[str, int], ou
               placements: dict[str, tuple[str, int]] | None = None) -> tuple[Memory, dict[str, Value]]:
     """The memory plan of steps given as (output, kind, inputs), kind "write" or "view", of one-dimensional values
     of `sizes` ("x", the graph input, is never written)."""
-    values = {name: Value((size,), None) for name, size in {"x": 1, **sizes}.items()}
+    values = {name: Value((size,)) for name, size in {"x": 1, **sizes}.items()}
     plan_steps = [Step(out, [values[v] for v in inputs], values[out], print, is_view=kind == "view")
                   for out, kind, inputs in steps]
     placed = {id(values[v]): (values[container], at) for v, (container, at) in (placements or {}).items()}
@@ -471,3 +493,75 @@ def test_a_winograd_plan_gives_torchs_nan_and_inf_for_special_inputs(special: fl
             np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
             finite = np.isfinite(want)
             assert_close(got[finite], want[finite], 1e-3)
+
+
+def winograd_model() -> nn.Module:
+    """A 3x3 convolution the engine runs as Winograd (64 channels at 28x28, on every ISA), then a 1x1 one."""
+    return nn.Sequential(nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 8, 1))
+
+
+def test_a_plan_packs_and_runs_each_convolution_as_the_engine_chooses(monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    shape = (1, 64, 28, 28)
+    chosen = [_core.conv_algorithm(shape, (64, 64, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
+              _core.conv_algorithm(shape, (8, 64, 1, 1), (1, 1), (0, 0, 0, 0), (1, 1), 1)]
+    assert chosen[0] == "winograd"
+    monkeypatch.setenv("PYCNN_VERBOSE", "1")
+    model = winograd_model()
+    plan = plan_of(model, shape)
+    assert plan.input_shape == shape
+    assert [line.rsplit(" -> ", 1)[1] for line in capsys.readouterr().err.splitlines()] == chosen
+    packed = sorted(p[0].algorithm for p in model._plans.packed.values() if isinstance(p[0], _core.PackedConv2d))
+    assert packed == sorted(chosen)
+    assert plan.backend.uses_winograd
+
+
+def test_only_input_beyond_winograd_s_range_leaves_it(rng: np.random.Generator) -> None:
+    """Winograd's transforms overflow near float32's limit: a plan that uses it runs such an input without it."""
+    plan = plan_of(winograd_model(), (1, 64, 28, 28))
+    x = rng.standard_normal((1, 64, 28, 28), dtype=np.float32)
+    assert plan.backend.for_input(x) is plan.backend
+    x[0, 0, 0, 0] = 1e31
+    assert plan.backend.for_input(x).winograd is False
+    no_winograd = plan_of(nn.Sequential(nn.Conv2d(64, 8, 1)), (1, 64, 28, 28))
+    assert not no_winograd.backend.uses_winograd and no_winograd.backend.for_input(x) is no_winograd.backend
+
+
+def test_eager_mode_builds_no_plan(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PYCNN_VERBOSE", "1")
+    model, x = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), np.zeros((1, 3, 8, 8), np.float32)
+    with nn.eager():
+        model(x)
+    assert capsys.readouterr().err == ""
+    model(x)
+    assert capsys.readouterr().err.startswith("pycnn: 0: conv 1x3x8x8")
+
+
+def test_profile_of_a_lone_layer_is_its_one_step() -> None:
+    steps = profile(nn.Conv2d(3, 4, 3), np.zeros((1, 3, 8, 8), np.float32))
+    assert [(s.name, s.output_shape) for s in steps] == [("", (1, 4, 6, 6))]
+
+
+def test_a_plan_is_built_once_per_input_shape_and_kept() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+    first = plan_of(model, (1, 3, 8, 8))
+    packed = dict(model._plans.packed)
+    assert plan_of(model, (1, 3, 8, 8)) is first and plan_of(model, (2, 3, 8, 8)) is not first
+    assert all(model._plans.packed[k] is v for k, v in packed.items())  # the weights packed once, for both
+
+
+class Pools(nn.Module):
+    def forward(self, x: Any) -> Any:
+        return nn.MaxPool2d(2)(x)
+
+
+def test_ops_of_a_container_no_model_names_are_named_after_its_class() -> None:
+    class Outer(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 3, 1)
+
+        def forward(self, x: Any) -> Any:
+            return Pools()(nn.ReLU()(self.conv(x)))  # made in forward: no name in the model
+
+    assert [s.name for s in plan_of(Outer(), (1, 3, 4, 4)).steps] == ["conv", "Pools.maxpool2d"]

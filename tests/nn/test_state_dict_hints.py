@@ -77,6 +77,7 @@ def test_a_checkpoint_that_fits_is_left_as_it_is() -> None:
     # Keys that all fit win over a value that looks like a nested state dict.
     odd = {"weight": {"weight": 1, "bias": 2}, "bias": 3}
     assert unwrap_state_dict(["weight", "bias"], odd) == odd
+    assert state_dict_hint(["weight", "bias"], odd) is None
 
 
 def test_a_prefix_must_explain_at_least_half_of_the_model_s_keys() -> None:
@@ -86,3 +87,32 @@ def test_a_prefix_must_explain_at_least_half_of_the_model_s_keys() -> None:
     assert prefix_fix(keys, ["a.x", "a.y", "m.b.x"]) is None  # no prefix shared: nothing to strip
     assert prefix_fix([], ["m.a.x"]) is None and prefix_fix(keys, []) is None
     assert prefix_fix(["net.a.x", "net.b.y"], ["a.x", "b.y"]) == ("", "net.")
+
+
+def test_keys_of_any_depth_share_a_prefix() -> None:
+    keys = ["fc.weight", "layer1.0.conv1.weight", "layer1.0.bn1.running_mean", "bn.bias"]
+    assert prefix_fix(keys, ["module." + k for k in keys]) == ("module.", "")
+    assert prefix_fix(["weight"], ["module.weight"]) == ("module.", "")  # one key: its own levels are shared
+
+
+def test_a_prefix_is_stripped_even_where_the_model_s_keys_share_one() -> None:
+    keys = ["features.0.weight", "features.0.bias", "features.3.weight"]
+    checkpoint = ["module." + k for k in keys] + ["module.classifier.weight"]  # a head the model does not have
+    assert prefix_fix(keys, checkpoint) == ("module.", "")
+
+
+def test_a_rename_that_finds_no_more_keys_is_no_fix() -> None:
+    keys = ["features.0.weight", "features.0.bias", "features.3.weight", "features.3.bias"]
+    assert prefix_fix(keys, keys[:3]) is None  # the keys fit as far as they go: one is missing, none misnamed
+
+
+def test_the_longest_prefix_wins_a_tie() -> None:
+    # Stripping "p.q." and stripping "p." find two model keys each; the longer strip is named.
+    assert prefix_fix(["k1", "k2", "q.k1", "q.k2"], ["p.q.k1", "p.q.k2"]) == ("p.q.", "")
+
+
+def test_a_nested_state_dict_must_hold_half_of_the_model_s_keys() -> None:
+    model = pycnn.nn.Sequential(pycnn.nn.Conv2d(2, 3, 1), pycnn.nn.Conv2d(3, 3, 1), pycnn.nn.Linear(3, 2))
+    state = dict(model.state_dict())
+    head_only = {"2.weight": state["2.weight"], "optimizer_step": 7}  # one of six keys
+    assert nested_state_key(keys_of(model), {"model": head_only, "weights": state}) == "weights"

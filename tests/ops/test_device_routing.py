@@ -120,15 +120,24 @@ class OffHostDevice(backends.Backend):
     def empty(self, shape: tuple[int, ...], what: str) -> OffHostArray:
         return OffHostArray(np.empty(shape, np.float32))
 
+    def constant(self, array: np.ndarray, packed: dict[Any, Any]) -> Any:
+        """Kept once per caller in `packed`, as the CUDA backend keeps its device copies."""
+        return packed.setdefault(("off-host constant", id(array)), array.copy())
+
     def channel_affine(self, x: OffHostArray, out: OffHostArray, scale: np.ndarray, shift: np.ndarray) -> None:
         out.data[...] = x.data * scale[:, None] + shift[:, None]
 
 
-def test_batch_norm_folds_the_statistics_of_a_device_on_the_host(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The statistics come to the host through the device array's .numpy() and the output stays on the device."""
+@pytest.fixture
+def off_host_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The device name 'cuda' means an OffHostDevice for the test."""
     real_class, real_default = backends.backend_class, backends._default
     monkeypatch.setattr(backends, "backend_class", lambda d: OffHostDevice if d == "cuda" else real_class(d))
     monkeypatch.setattr(backends, "_default", lambda d: OffHostDevice() if d == "cuda" else real_default(d))
+
+
+def test_batch_norm_folds_the_statistics_of_a_device_on_the_host(off_host_cuda: None) -> None:
+    """The statistics come to the host through the device array's .numpy() and the output stays on the device."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 3, 4, 5), dtype=np.float32)
     mean, weight, bias = (rng.standard_normal(3, dtype=np.float32) for _ in range(3))
@@ -137,3 +146,23 @@ def test_batch_norm_folds_the_statistics_of_a_device_on_the_host(monkeypatch: py
     out = F.batch_norm(*on_device)
     assert isinstance(out, OffHostArray)
     np.testing.assert_allclose(out.numpy(), F.batch_norm(x, mean, var, weight, bias), rtol=1e-6, atol=1e-6)
+
+
+class ChannelAffine(pycnn.nn.Layer):
+    """A layer defined by its op alone, whose op holds host arrays: a device takes them through constant()."""
+
+    def __init__(self, scale: np.ndarray, shift: np.ndarray) -> None:
+        super().__init__()
+        self.scale, self.shift = scale, shift
+
+    def op(self, input_shape: tuple[int, ...]) -> backends.Op:
+        return backends.Op("channel_affine", (self.scale, self.shift), view=(*input_shape[:2], -1))
+
+
+def test_a_layer_defined_by_its_op_runs_on_a_device_that_keeps_constants(off_host_cuda: None) -> None:
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 3, 4, 5), dtype=np.float32)
+    scale, shift = rng.standard_normal(3, dtype=np.float32), rng.standard_normal(3, dtype=np.float32)
+    out = ChannelAffine(scale, shift)(OffHostArray(x))
+    assert isinstance(out, OffHostArray)
+    np.testing.assert_allclose(out.numpy(), x * scale[:, None, None] + shift[:, None, None], rtol=1e-6)

@@ -356,9 +356,12 @@ def no_memory(*args: Any, **kwargs: Any) -> Any:
      "cannot allocate max_pool2d output of shape (1, 2, 2, 2) (32 bytes)"),
     (lambda: F.linear(zeros(2, 5), zeros(3, 5)), "cannot allocate linear output of shape (2, 3) (24 bytes)"),
     (lambda: F.conv2d(X, W), "cannot allocate conv2d output of shape (1, 4, 3, 3) (144 bytes)"),
-], ids=["max_pool2d with indices", "linear", "conv2d"])
+    (lambda: F.relu(zeros(2, 3)), "cannot allocate relu output of shape (2, 3) (24 bytes)"),
+    (lambda: F.avg_pool2d(zeros(1, 2, 4, 4), 2), "cannot allocate avg_pool2d output of shape (1, 2, 2, 2) (32 bytes)"),
+], ids=["max_pool2d with indices", "linear", "conv2d", "relu", "avg_pool2d"])
 def test_an_output_that_cannot_be_allocated_is_named(monkeypatch: pytest.MonkeyPatch, call: Callable[[], Any],
                                                     message: str) -> None:
     monkeypatch.setattr(np, "empty", no_memory)
     with pytest.raises(MemoryError, match=f"^{re.escape(message)}$"):
         call()
+

@@ -200,7 +200,7 @@ class Builder:
         convs = [(cast(Conv2d, n.module), cast(BatchNorm2d, t.bn.module) if t.bn else None)
                  for n, t in zip(group, tails, strict=True)]
         batch, _, *spatial = group[0].output.shape
-        joint = Value((batch, sum(c.out_channels for c, _ in convs), *spatial), None)
+        joint = Value((batch, sum(c.out_channels for c, _ in convs), *spatial))
         execute = self._conv(group[0].name, convs, tails[0].relu is not None, x.shape)
         fused = tails[0].names() + [name for n, t in zip(group[1:], tails[1:], strict=True)
                                     for name in [n.name, *t.names()]]

@@ -137,7 +137,7 @@ class Generic:
         return [Function(self.attrs.node.op_type, function)(*(x for x in inputs if is_traced(x)))]
 
 
-_TRACED = Value((), None)  # stands for a traced input among a Function's bound arguments
+_TRACED = Value(())  # stands for a traced input among a Function's bound arguments
 
 
 def _stand_in(x: Value) -> np.ndarray:
