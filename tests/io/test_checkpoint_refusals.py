@@ -171,6 +171,8 @@ EMPTY = state_pickle({})
 def test_archive_level_refusals(tmp_path: Path) -> None:
     path = archive(tmp_path / "two.pth", {"b/data.pkl": EMPTY, "a/data.pkl": EMPTY, "c/x/data.pkl": EMPTY})
     assert reason(path) == "archive holds several checkpoints: ['a', 'b']"
+    path = archive(tmp_path / "many.pth", {f"{name}/data.pkl": EMPTY for name in "gfedcba"})
+    assert reason(path) == "archive holds several checkpoints: ['a', 'b', 'c', 'd', 'e']"  # the first five
     path = archive(tmp_path / "deep.pth", {"c/x/data.pkl": EMPTY})
     assert reason(path) == ("zip archive is neither a PyTorch checkpoint (no <archive>/data.pkl) nor an .npz (it has "
                             "members other than .npy)")

@@ -952,3 +952,12 @@ def test_randomly_damaged_files_load_or_are_refused(peer: Path, tmp_path: Path) 
     assert not report["failures"], "\n".join(report["failures"][:20])
     assert sum(report["outcomes"].values()) == count and report["outcomes"]["refused"] > count // 4
     count_case("damaged weights file", count)
+
+
+def test_a_file_is_recognised_from_its_first_bytes_alone(tmp_path: Path) -> None:
+    small, huge = tmp_path / "small.bin", tmp_path / "huge.bin"
+    small.write_bytes(b"\x00\x01 not a weights file")
+    with open(huge, "wb") as f:
+        f.write(small.read_bytes())
+        f.truncate(6 << 30)  # sparse: 6 GiB that take no disk, more than the sandbox may allocate
+    assert load_in_sandbox(huge) == f"refused: {refused(small)}\n".replace(str(small), str(huge))

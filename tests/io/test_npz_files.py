@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import warnings
 import zipfile
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 from test_io import npy_bytes
 from test_io import refusal_reason as reason
 
-from pycnn.io import load, save
+from pycnn.io import load, save, zip_records
 
 
 def npz(path: Path, members: list[tuple[str, bytes]], compression: int = zipfile.ZIP_STORED) -> Path:
@@ -115,3 +116,21 @@ def test_damaged_data_behind_a_valid_header_is_refused(tmp_path: Path) -> None:
     raw[raw.index(data.tobytes()) + data.nbytes - 3] ^= 0x40  # the member's CRC no longer matches its data
     path.write_bytes(bytes(raw))
     assert reason(path) == "cannot read .npz: Bad CRC-32 for file 'a.npy'"
+
+
+def test_the_compression_bound_is_inclusive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = npz(tmp_path / "w.npz", [("a.npy", npy_bytes(np.zeros(4096, np.uint8)))], zipfile.ZIP_DEFLATED)
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("a.npy")
+    monkeypatch.setattr(zip_records, "_MAX_COMPRESSION_RATIO", Fraction(info.file_size, info.compress_size))
+    assert not load(path)["a"].any()  # expanding by exactly the bound is allowed
+
+
+def test_a_compressed_size_below_two_bytes_is_bounded_too(tmp_path: Path) -> None:
+    path = npz(tmp_path / "w.npz", [("a.npy", npy_bytes(np.zeros(1400, np.uint8)))], zipfile.ZIP_DEFLATED)
+    raw = bytearray(path.read_bytes())
+    entry = raw.index(b"PK\x01\x02")  # the central directory's record of a.npy: its compressed size at +20
+    raw[entry + 20:entry + 24] = (1).to_bytes(4, "little")
+    path.write_bytes(bytes(raw))
+    assert reason(path) == ("record a.npy would expand 1 bytes to 1528 (more than 1000:1): refusing a likely zip "
+                            "bomb")

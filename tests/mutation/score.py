@@ -1,11 +1,13 @@
 """The mutation score of tests/run_mutation.sh's two passes, and the survivors still to explain.
 
     python3 tests/mutation/score.py HOST_RESULTS CUDA_RESULTS EQUIVALENT_FOLDER KILLED_OUTSIDE_LIST
+    python3 tests/mutation/score.py --unexplained HOST_RESULTS EQUIVALENT_FOLDER KILLED_OUTSIDE_LIST
 
 Each results file is `mutmut results --all true` of one pass ("name: status" lines). A mutant of a module the
 CUDA pass mutates alone (pycnn/backends/cuda.py) takes that pass's status; one both passes mutate is killed when
 either pass kills it. A survivor named in KILLED_OUTSIDE_LIST (a test kills it that cannot run under mutmut)
-counts as killed. The score is killed / (all - equivalent). Exits 1 when a mutant survives that no list names, or
+counts as killed. The score is killed / (all - equivalent). --unexplained prints the survivors of one pass that no
+list names, one per line (what the CUDA pass runs again). Exits 1 when a mutant survives that no list names, or
 when a list names one that no longer survives (a stale line), so that the lists stay exact.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Collection
 from pathlib import Path
 
 # mutmut's statuses that mean the tests failed the mutant.
@@ -55,13 +58,17 @@ def equivalents(folder: Path) -> dict[str, str]:
     return {name: reason for path in sorted(folder.glob("*.txt")) for name, reason in listed(path).items()}
 
 
+def unexplained(status: dict[str, str], explained: Collection[str]) -> list[str]:
+    return sorted(name for name, s in status.items() if s not in KILLED and name not in explained)
+
+
 def main(host_path: str, cuda_path: str, equivalent_path: str, killed_outside_path: str) -> int:
     status = joined(statuses(Path(host_path)), statuses(Path(cuda_path)))
     equivalent = equivalents(Path(equivalent_path))
     killed_outside = listed(Path(killed_outside_path))
     counts = Counter(status.values())
     survivors = sorted(name for name, s in status.items() if s not in KILLED)
-    unexplained = [name for name in survivors if name not in equivalent and name not in killed_outside]
+    not_listed = unexplained(status, {**equivalent, **killed_outside})
     listed_names = {**equivalent, **killed_outside}
     stale = sorted(name for name in listed_names if status.get(name) in KILLED or name not in status)
     n_equivalent = sum(name in equivalent for name in survivors)
@@ -71,14 +78,19 @@ def main(host_path: str, cuda_path: str, equivalent_path: str, killed_outside_pa
     print(f"mutants: {len(status)}; " + ", ".join(f"{s} {n}" for s, n in counts.most_common()))
     print(f"equivalent (listed): {n_equivalent}; killed by a test mutmut cannot run (listed): {n_outside}")
     print(f"score: {killed} killed of {judged} non-equivalent = {100 * killed / max(judged, 1):.1f}%")
-    for name in unexplained:
+    for name in not_listed:
         print(f"survives, not listed: {name} ({status[name]})")
     for name in stale:
         print(f"listed, but {'killed' if name in status else 'no such mutant'}: {name}")
-    return 1 if unexplained or stale else 0
+    return 1 if not_listed or stale else 0
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--unexplained"] and len(sys.argv) == 5:
+        host, folder, outside = sys.argv[2:]
+        checked = {name: s for name, s in statuses(Path(host)).items() if s != "not checked"}
+        print("\n".join(unexplained(checked, {**equivalents(Path(folder)), **listed(Path(outside))})))
+        sys.exit(0)
     if len(sys.argv) != 5:
         raise SystemExit(__doc__)
     sys.exit(main(*sys.argv[1:]))

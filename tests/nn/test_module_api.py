@@ -557,3 +557,38 @@ def test_off_the_host_a_model_takes_one_input_through_its_plan(stand_in_cuda):
         model(x, x)
     with nn.eager(), pytest.raises(RuntimeError, match=message):
         model(x)
+
+
+def test_a_buffer_is_named_when_it_is_not_numbers():
+    with pytest.raises(TypeError, match=r"^stats must hold real numbers, got dtype <U4$"):
+        nn.Module().register_buffer("stats", "text")
+
+
+def test_only_what_has_both_detach_and_cpu_is_read_as_a_torch_tensor():
+    class HasCpu:  # an array-like with a .cpu() of its own (not a tensor): numpy reads it
+        def cpu(self):
+            return self
+
+        def __array__(self, dtype=None, copy=None):
+            return np.arange(3.0)
+
+    module = nn.Module()
+    module.register_buffer("b", HasCpu())
+    np.testing.assert_array_equal(module.b, [0, 1, 2])
+
+
+def test_every_change_of_weights_gives_a_new_version():
+    versions = [pycnn.nn.module.weights_version()]
+    model = nn.Linear(2, 2)
+    versions.append(pycnn.nn.module.weights_version())
+    model.weight = np.zeros((2, 2), np.float32)
+    versions.append(pycnn.nn.module.weights_version())
+    assert versions == sorted(set(versions))
+
+
+def test_a_buffer_is_a_frozen_copy_of_what_was_given():
+    given = np.zeros(3, np.float32)
+    module = nn.Module()
+    module.register_buffer("b", given)
+    given[0] = 1  # the caller's array stays theirs, writeable
+    assert module.b.tolist() == [0, 0, 0] and not module.b.flags.writeable

@@ -381,6 +381,7 @@ def test_attributes_match_torch(call, names):
     ("Dropout(-0.1)", r"^Dropout: probability must be between 0 and 1, got -0\.1$"),
     ("Conv2d(4, 6, 3, groups=4)", r"^Conv2d: groups=4 must be positive and divide in_channels=4 and out_channels=6$"),
     ("Conv2d(4, 6, 3, groups=0)", r"^Conv2d: groups=0 must be positive"),
+    ("Conv2d(4, 6, 0)", r"^kernel_size must be positive, got 0$"),
     ("Conv2d(4, 4, 3, padding_mode='reflect')", r"^Conv2d: only padding_mode='zeros' is supported, got 'reflect'$"),
     ("BatchNorm2d(3, track_running_stats=False)", r"^BatchNorm2d: track_running_stats=False normalises by batch "
                                                   r"statistics, which pycnn \(inference only\) does not support$"),
