@@ -8,7 +8,6 @@ stream. Results come back as the kind of array the caller passed (arrays.like).
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -121,13 +120,6 @@ class Backend(base.Backend):
         host_out = np.empty(tuple(out.shape), np.float32)
         host_out[...] = function(*(x.numpy() for x in inputs))
         out.copy_from_host(host_out)
-
-    def op_step(self, op: base.Op, packed: dict[Any, Any]) -> base.Execute:
-        if op.name == "call":
-            layer = getattr(op.params[0], "__qualname__", "a layer").removesuffix(".forward")
-            warnings.warn(f"{layer} has no CUDA kernel: it runs on the CPU, its input and output copied between host "
-                          "and device at every call", RuntimeWarning, stacklevel=2)
-        return super().op_step(op, packed)
 
     # -- prepared steps -----------------------------------------------------------------------------------------
     def constant(self, array: Any, packed: dict[Any, Any]) -> Any:

@@ -62,8 +62,13 @@ def test_without_a_usable_device_cuda_requests_fail_clearly() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     reason = ("this pycnn was built without CUDA kernels" if not pycnn.cuda.is_built() else
               "this pycnn has CUDA kernels, but no usable CUDA device was found")
-    lines = [line for line in result.stdout.splitlines() if "->" in line]
-    assert len(lines) == 7 and all(reason in line for line in lines), result.stdout
+    # each message names the request it refuses, then why
+    refused = dict(line.split(" -> ", 1) for line in result.stdout.splitlines() if " -> " in line)
+    names = {"model.to": "ResNet.to('cuda')", "layer.cuda": "ReLU.to('cuda')", "to_device": "pycnn.cuda.to_device",
+             "synchronize": "pycnn.cuda.synchronize", "device_name": "pycnn.cuda.device_name", "conv2d": "conv2d",
+             "relu": "relu"}
+    assert {request: message.partition(": ")[0] for request, message in refused.items()} == names, result.stdout
+    assert all(message.partition(": ")[2].startswith(reason) for message in refused.values()), result.stdout
 
 
 def test_importing_pycnn_leaves_cuda_alone_and_is_available_never_raises() -> None:

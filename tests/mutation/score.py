@@ -1,14 +1,16 @@
 """The mutation score of tests/run_mutation.sh's two passes, and the survivors still to explain.
 
-    python3 tests/mutation/score.py HOST_RESULTS CUDA_RESULTS EQUIVALENT_FOLDER KILLED_OUTSIDE_LIST
-    python3 tests/mutation/score.py --unexplained HOST_RESULTS EQUIVALENT_FOLDER KILLED_OUTSIDE_LIST
+    python3 tests/mutation/score.py HOST_RESULTS CUDA_RESULTS
+    python3 tests/mutation/score.py --unexplained HOST_RESULTS
 
 Each results file is `mutmut results --all true` of one pass ("name: status" lines). A mutant of a module the
 CUDA pass mutates alone (pycnn/backends/cuda.py) takes that pass's status; one both passes mutate is killed when
-either pass kills it. A survivor named in KILLED_OUTSIDE_LIST (a test kills it that cannot run under mutmut)
-counts as killed. The score is killed / (all - equivalent). --unexplained prints the survivors of one pass that no
-list names, one per line (what the CUDA pass runs again). Exits 1 when a mutant survives that no list names, or
-when a list names one that no longer survives (a stale line), so that the lists stay exact.
+either pass kills it. The lists beside this script explain survivors: equivalent/<module>.txt (computes the same),
+killed_outside_mutmut.txt (a test kills it that cannot run under mutmut: counts as killed), needs_a_gpu.txt (a
+test on a CUDA GPU judges it: left out of the score). The score is killed / (all - equivalent - needs a GPU).
+--unexplained prints the survivors of one pass that no list names, one per line (what the CUDA pass runs again).
+Exits 1 when a mutant survives that no list names, or when a list names one that no longer survives (a stale
+line), so that the lists stay exact.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 # mutmut's statuses that mean the tests failed the mutant.
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
 CUDA_ONLY_MODULE = "pycnn.backends.cuda."
+LISTS = Path(__file__).parent
 
 
 def statuses(path: Path) -> dict[str, str]:
@@ -62,22 +65,25 @@ def unexplained(status: dict[str, str], explained: Collection[str]) -> list[str]
     return sorted(name for name, s in status.items() if s not in KILLED and name not in explained)
 
 
-def main(host_path: str, cuda_path: str, equivalent_path: str, killed_outside_path: str) -> int:
+def main(host_path: str, cuda_path: str) -> int:
     status = joined(statuses(Path(host_path)), statuses(Path(cuda_path)))
-    equivalent = equivalents(Path(equivalent_path))
-    killed_outside = listed(Path(killed_outside_path))
+    equivalent = equivalents(LISTS / "equivalent")
+    killed_outside = listed(LISTS / "killed_outside_mutmut.txt")
+    needs_gpu = listed(LISTS / "needs_a_gpu.txt")
     counts = Counter(status.values())
     survivors = sorted(name for name, s in status.items() if s not in KILLED)
-    not_listed = unexplained(status, {**equivalent, **killed_outside})
-    listed_names = {**equivalent, **killed_outside}
+    listed_names = {**equivalent, **killed_outside, **needs_gpu}
+    not_listed = unexplained(status, listed_names)
     stale = sorted(name for name in listed_names if status.get(name) in KILLED or name not in status)
     n_equivalent = sum(name in equivalent for name in survivors)
     n_outside = sum(name in killed_outside for name in survivors)
+    n_gpu = sum(name in needs_gpu for name in survivors)
     killed = sum(counts[s] for s in KILLED) + n_outside
-    judged = len(status) - n_equivalent
+    judged = len(status) - n_equivalent - n_gpu
     print(f"mutants: {len(status)}; " + ", ".join(f"{s} {n}" for s, n in counts.most_common()))
-    print(f"equivalent (listed): {n_equivalent}; killed by a test mutmut cannot run (listed): {n_outside}")
-    print(f"score: {killed} killed of {judged} non-equivalent = {100 * killed / max(judged, 1):.1f}%")
+    print(f"equivalent (listed): {n_equivalent}; killed by a test mutmut cannot run (listed): {n_outside}; "
+          f"left to a GPU run (listed): {n_gpu}")
+    print(f"score: {killed} killed of {judged} non-equivalent = {100 * killed / max(judged, 1):.2f}%")
     for name in not_listed:
         print(f"survives, not listed: {name} ({status[name]})")
     for name in stale:
@@ -86,11 +92,11 @@ def main(host_path: str, cuda_path: str, equivalent_path: str, killed_outside_pa
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--unexplained"] and len(sys.argv) == 5:
-        host, folder, outside = sys.argv[2:]
-        checked = {name: s for name, s in statuses(Path(host)).items() if s != "not checked"}
-        print("\n".join(unexplained(checked, {**equivalents(Path(folder)), **listed(Path(outside))})))
+    if sys.argv[1:2] == ["--unexplained"] and len(sys.argv) == 3:
+        checked = {name: s for name, s in statuses(Path(sys.argv[2])).items() if s != "not checked"}
+        explained = {**equivalents(LISTS / "equivalent"), **listed(LISTS / "killed_outside_mutmut.txt")}
+        print("\n".join(unexplained(checked, explained)))
         sys.exit(0)
-    if len(sys.argv) != 5:
+    if len(sys.argv) != 3:
         raise SystemExit(__doc__)
     sys.exit(main(*sys.argv[1:]))

@@ -8,6 +8,7 @@ or misreads any of them differs from torch.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -16,9 +17,10 @@ import pytest
 import torch
 
 from pycnn import nn
+from pycnn.nn.plan.run import PlanCache
 
 from conftest import assert_close
-from reference import OP_RTOL
+from reference import OP_RTOL, needs_cuda_device
 
 torch.set_num_threads(2)
 # torch's own note that it pads a copy for 'same' with an even kernel: expected, not a problem.
@@ -163,3 +165,18 @@ def test_a_layer_without_a_kernel_runs_its_forward_inside_a_plan(device: str) ->
                                                 r"copied between host and device at every call$"):
             out = model.to(device)(x)
     assert_close(out, expected, OP_RTOL["fp32"])
+
+
+# mutmut's trampolines put frames of their own between a caller and pycnn's functions: a stack level lands in them.
+@pytest.mark.skipif(PlanCache.run.__code__.co_name != "run", reason="run under mutmut: stack levels shift")
+@pytest.mark.cuda
+@needs_cuda_device
+def test_a_host_layer_warning_points_at_the_caller_once_per_plan() -> None:
+    model = nn.Sequential(nn.ReLU(), Cubed(), Cubed(), nn.ReLU()).to("cuda")
+    x = np.ones((1, 2, 3, 3), np.float32)
+    with pytest.warns(RuntimeWarning, match="^Cubed has no CUDA kernel") as warned:
+        model(x)
+    assert [w.filename for w in warned] == [__file__]  # one warning for the two Cubed layers
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model(x)  # the same plan: no second warning

@@ -91,6 +91,7 @@ class Builder:
         self.written: set[int] = set()  # values that a step writes (rather than views)
         # value → (the value whose memory it lies in, its element offset there)
         self.placements: dict[int, tuple[Value, int]] = {}
+        self.host_layers: list[str] = []  # layers of a device's plan that run their forward on the host
 
     def build(self) -> list[Step]:
         siblings = self._sibling_convs()
@@ -125,8 +126,10 @@ class Builder:
         if layer.view_only:
             shape = node.output.shape
             return Step(node.name, node.inputs, node.output, lambda x: x.reshape(shape), is_view=True), node
-        return Step(node.name, node.inputs, node.output,
-                    self.backend.op_step(layer.op(*(v.shape for v in node.inputs)), self.packed)), node
+        op = layer.op(*(v.shape for v in node.inputs))
+        if op.name == "call" and not self.backend.is_host:
+            self.host_layers.append(type(layer).__name__)
+        return Step(node.name, node.inputs, node.output, self.backend.op_step(op, self.packed)), node
 
     def _conv_tail(self, node: Node) -> _ConvTail:
         tail = _ConvTail(node)

@@ -32,6 +32,8 @@ class Plan:
         self.graph_input, self.graph_output, nodes = trace.trace(module, input_shape)
         builder = Builder(nodes, self.graph_output, packed, backend)
         self.steps = builder.build()
+        self.warnings = [f"{layer} has no {backend.label} kernel: it runs on the CPU, its input and output copied "
+                         "between host and device at every call" for layer in dict.fromkeys(builder.host_layers)]
         self.memory = Memory(self.steps, self.graph_output, builder.placements)
         self._arenas: list[list[Any]] = []  # per concurrent call: each step's output array (None for views)
         self._lock = ForkSafeLock()
@@ -191,6 +193,9 @@ class PlanCache:
         safer = plan.backend.for_input(x)
         if safer is not plan.backend:
             plan = self.plan(x.shape, safer)
+        messages, plan.warnings = plan.warnings, []  # given once per plan, pointing at the caller
+        for message in messages:
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
         return backend.model_output(plan.run(x), value)
 
     def _eager(self, backend: Backend, x: Any, why: str) -> Any:
