@@ -26,6 +26,8 @@ def config() -> dict[str, object]:
         "build_type": build["build_type"],
         "target": build["target"],
         "pybind11": build["pybind11"],
+        "cpu": _core.cpu_brand() or platform.processor() or "unknown",
+        "caches": dict(_core.cpu_caches()),  # the sizes the kernels block for, in bytes, and where they came from
         "isa_found": _core.cpu_isa(),
         "isa_used": _core.isa(),
         "isa_cap": os.environ.get("PYCNN_ISA") or None,
@@ -54,7 +56,8 @@ def _cuda_facts() -> dict[str, object]:
 
 
 def show_config(file: TextIO | None = None) -> None:
-    """Print pycnn's version, compiler, the ISA found and the one in use, threads and CUDA support."""
+    """Print pycnn's version, compiler, the CPU and its caches, the ISA found and the one in use, threads and CUDA
+    support."""
     c = config()
     cap = f" (capped by PYCNN_ISA={c['isa_cap']})" if c["isa_cap"] else ""
     if c["cuda_available"]:
@@ -68,6 +71,7 @@ def show_config(file: TextIO | None = None) -> None:
         f"pycnn {c['version']}",
         f"  python      {c['python']} on {c['platform']}, numpy {c['numpy']}",
         f"  built with  {c['compiler']}, {c['build_type']}, for {c['target']}, pybind11 {c['pybind11']}",
+        f"  CPU         {c['cpu']}; {_caches_line(c['caches'])}",  # type: ignore[arg-type]
         f"  ISA found   {c['isa_found']} (best this CPU and OS support)",
         f"  ISA used    {c['isa_used']}{cap}",
         f"  threads     {c['threads']} (from {c['threads_from']}; cores available: {c['cores']})",
@@ -76,3 +80,12 @@ def show_config(file: TextIO | None = None) -> None:
         f"  CUDA        {cuda}",
     ]
     print("\n".join(lines), file=file or sys.stdout)
+
+
+def _caches_line(caches: dict[str, object]) -> str:
+    """'L1d 48 KiB, L2 2 MiB per core, L3 480 MiB (from cpuid)'."""
+    def size(n: object) -> str:
+        value = int(n)  # type: ignore[call-overload]
+        return f"{value >> 20} MiB" if value >= 1 << 20 and value % (1 << 20) == 0 else f"{value >> 10} KiB"
+    l3 = f", L3 {size(caches['L3'])}" if caches["L3"] else ", no L3"
+    return f"L1d {size(caches['L1d'])}, L2 {size(caches['L2'])} per core{l3} (from {caches['source']})"

@@ -30,7 +30,7 @@ examples:
   pycnn summary vgg16 --input 1,3,224,224
   pycnn plot complexity --out complexity.png
   pycnn predict --weights resnet50-0676ba61.pth photos/ --output labels.csv
-  pycnn --info                            # build, ISA and threads, for bug reports"""
+  pycnn --info                            # build, CPU and caches, ISA and threads, for bug reports"""
 
 BENCH_DESCRIPTION = f"""\
 Times the classic CNNs at random weights (no download): pycnn, and beside it PyTorch, ONNX Runtime and
@@ -227,7 +227,8 @@ def _add_predict_parser(commands: argparse._SubParsersAction) -> None:  # type: 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pycnn", description=DESCRIPTION, epilog=EXAMPLES,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--info", action="store_true", help="print pycnn's build, ISA, threads and CUDA support")
+    parser.add_argument("--info", action="store_true",
+                        help="print pycnn's build, the CPU and its caches, ISA, threads and CUDA support")
     parser.add_argument("--version", action="version", version=f"pycnn {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_bench_parser(commands)

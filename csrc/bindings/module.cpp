@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "pycnn/cpu_caches.h"
 #include "pycnn/dispatch.h"
 #include "pycnn/ops.h"
 #include "pycnn/threadpool.h"
@@ -295,6 +296,12 @@ py::dict gemm_blocking(const std::string& isa) {
   return out;
 }
 
+py::dict caches_dict(const CpuCaches& caches) {
+  py::dict d;
+  d["L1d"] = caches.l1d, d["L2"] = caches.l2, d["L3"] = caches.l3, d["source"] = caches.source;
+  return d;
+}
+
 }  // namespace bind
 }  // namespace
 }  // namespace pycnn
@@ -325,6 +332,13 @@ PYBIND11_MODULE(_core, m) {
   }, "How this extension was built: compiler, build type, target processor, pybind11, CUDA kernels.");
   m.def("isa", [] { return std::string(isa_name(kernels().isa)); }, "The ISA whose kernels are in use.");
   m.def("cpu_isa", [] { return std::string(isa_name(cpu_isa())); }, "The best ISA this CPU and OS support.");
+  m.def("cpu_brand", [] { return cpu_brand(); }, "The processor's brand string from CPUID; '' where it has none.");
+  m.def("cpu_caches", [] { return bind::caches_dict(cpu_caches()); },
+        "The cache sizes the kernels block for: {'L1d', 'L2', 'L3': bytes, 'source': 'cpuid' | 'sysfs' | 'assumed'}.");
+  m.def("caches_from_cpuid", [] { return bind::caches_dict(caches_from_cpuid()); },
+        "The sizes CPUID's cache leaves give (source '' where there are none).");
+  m.def("caches_from_sysfs", [](const std::string& folder) { return bind::caches_dict(caches_from_sysfs(folder)); },
+        py::arg("folder"), "The sizes a sysfs cache folder gives (source '' where it has none).");
   m.def("set_isa_cap", [](const std::string& name) { return std::string(isa_name(set_isa_cap(parse_isa(name)))); },
         py::arg("isa"), "Use the best kernels not above `isa`; returns the ISA now in use.");
   m.def("get_num_threads", &get_num_threads);

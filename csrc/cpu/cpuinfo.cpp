@@ -6,33 +6,14 @@
 #if defined(PYCNN_X86)
 #if defined(_MSC_VER)
 #include <immintrin.h>
-#include <intrin.h>
-#else
-#include <cpuid.h>
 #endif
+#include "x86_cpuid.h"
 #endif
 
 namespace pycnn {
 
 #if defined(PYCNN_X86)
 namespace {
-
-struct CpuidRegs {
-  uint32_t eax, ebx, ecx, edx;
-};
-
-CpuidRegs cpuid(uint32_t leaf, uint32_t subleaf) {
-  CpuidRegs r{};
-#if defined(_MSC_VER)
-  int regs[4];
-  __cpuidex(regs, static_cast<int>(leaf), static_cast<int>(subleaf));
-  r = {static_cast<uint32_t>(regs[0]), static_cast<uint32_t>(regs[1]), static_cast<uint32_t>(regs[2]),
-       static_cast<uint32_t>(regs[3])};
-#else
-  if (!__get_cpuid_count(leaf, subleaf, &r.eax, &r.ebx, &r.ecx, &r.edx)) return CpuidRegs{};
-#endif
-  return r;
-}
 
 // XCR0: which register states the OS saves. Only valid to read when CPUID reports OSXSAVE.
 uint64_t xgetbv0() {
