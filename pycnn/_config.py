@@ -27,7 +27,7 @@ def config() -> dict[str, object]:
         "target": build["target"],
         "pybind11": build["pybind11"],
         "cpu": _core.cpu_brand() or platform.processor() or "unknown",
-        "caches": dict(_core.cpu_caches()),  # the sizes the kernels block for, in bytes, and where they came from
+        "caches": dict(_core.cpu_caches()),  # the sizes this CPU reports, in bytes, and where they came from
         "isa_found": _core.cpu_isa(),
         "isa_used": _core.isa(),
         "isa_cap": os.environ.get("PYCNN_ISA") or None,

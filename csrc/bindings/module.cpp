@@ -334,7 +334,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("cpu_isa", [] { return std::string(isa_name(cpu_isa())); }, "The best ISA this CPU and OS support.");
   m.def("cpu_brand", [] { return cpu_brand(); }, "The processor's brand string from CPUID; '' where it has none.");
   m.def("cpu_caches", [] { return bind::caches_dict(cpu_caches()); },
-        "The cache sizes the kernels block for: {'L1d', 'L2', 'L3': bytes, 'source': 'cpuid' | 'sysfs' | 'assumed'}.");
+        "This CPU's cache sizes: {'L1d', 'L2', 'L3': bytes, 'source': 'cpuid' | 'sysfs' | 'assumed'}.");
   m.def("caches_from_cpuid", [] { return bind::caches_dict(caches_from_cpuid()); },
         "The sizes CPUID's cache leaves give (source '' where there are none).");
   m.def("caches_from_sysfs", [](const std::string& folder) { return bind::caches_dict(caches_from_sysfs(folder)); },

@@ -1,6 +1,6 @@
 #pragma once
 // The CPU's model name and cache sizes, read once: CPUID (leaf 4 on Intel, 0x8000001D on AMD), else Linux sysfs,
-// else assumed. The blocking reads them; pycnn.show_config() and the benchmark report them.
+// else assumed. pycnn.show_config() and the benchmark report them (the blocking does not read them yet).
 #include <cstdint>
 #include <string>
 
