@@ -25,18 +25,20 @@ if _borrowed_extension_dir is not None:
 from . import _threads, cuda, functional, models, nn  # noqa: E402
 from ._args import integer  # noqa: E402
 from ._config import config, show_config  # noqa: E402
+from ._precision import PRECISIONS, get_precision, precision, set_precision  # noqa: E402
 from .io import load, save  # noqa: E402
 from .shapes import conv_output_size  # noqa: E402
 from .summary import Summary, summary  # noqa: E402
 
 __all__ = ["__version__", "functional", "nn", "models", "cuda", "summary", "Summary", "conv_output_size", "load",
-           "save", "isa", "set_num_threads", "get_num_threads", "show_config", "config"]
+           "save", "isa", "set_num_threads", "get_num_threads", "show_config", "config", "set_precision",
+           "get_precision", "precision", "PRECISIONS"]
 
 _threads.use_default()
 
 
 def isa() -> str:
-    """The instruction set whose kernels are in use: 'avx512', 'avx2' or 'generic'."""
+    """The instruction set whose kernels are in use: 'avx512_bf16', 'avx512', 'avx2' or 'generic'."""
     return str(_core.isa())
 
 

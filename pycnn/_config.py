@@ -11,6 +11,7 @@ from typing import TextIO
 import numpy as np
 
 from . import _core, _threads
+from ._precision import get_precision
 from ._version import __version__
 
 
@@ -31,6 +32,8 @@ def config() -> dict[str, object]:
         "isa_found": _core.cpu_isa(),
         "isa_used": _core.isa(),
         "isa_cap": os.environ.get("PYCNN_ISA") or None,
+        "precision": get_precision(),  # the process's (pycnn.set_precision)
+        "bf16_path": _core.bf16_path(),  # what runs bf16 products with the ISA in use: amx, avx512_bf16 or emulated
         "threads": _core.get_num_threads(),
         "threads_from": _threads.source,  # PYCNN_NUM_THREADS, OMP_NUM_THREADS, cpus or set_num_threads
         "cores": _threads.usable_cpus(),
@@ -74,12 +77,17 @@ def show_config(file: TextIO | None = None) -> None:
         f"  CPU         {c['cpu']}; {_caches_line(c['caches'])}",  # type: ignore[arg-type]
         f"  ISA found   {c['isa_found']} (best this CPU and OS support)",
         f"  ISA used    {c['isa_used']}{cap}",
+        f"  precision   {c['precision']}; bf16 products by {_BF16_PATHS[str(c['bf16_path'])]}",
         f"  threads     {c['threads']} (from {c['threads_from']}; cores available: {c['cores']})",
         f"  sources     {c['sources']}",
         f"  extension   {c['extension']}",
         f"  CUDA        {cuda}",
     ]
     print("\n".join(lines), file=file or sys.stdout)
+
+
+_BF16_PATHS = {"amx": "AMX tiles (tdpbf16ps)", "avx512_bf16": "AVX512-BF16 (vdpbf16ps)",
+               "emulated": "float32 FMAs (this CPU has no bf16 arithmetic: no faster than fp32)"}
 
 
 def _caches_line(caches: dict[str, object]) -> str:

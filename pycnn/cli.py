@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import _zoo
 from .bench import report as bench_report
-from .bench.peers import PEER_NAMES, available_peers, peer_available
+from .bench.peers import CPU_BF16_PEERS, PEER_NAMES, available_peers, peer_available
 
 DESCRIPTION = """\
 pycnn: a convolution engine for Python (hand-written SIMD C++ kernels behind a numpy API).
@@ -104,9 +104,10 @@ def _input_shape(text: str) -> tuple[int, ...]:
     return shape
 
 
-def _peer_list(text: str) -> list[str]:
+def _peer_list(text: str) -> list[str] | None:
+    """The peers named, [] for 'none', None for 'auto' (every importable one that computes in the precision)."""
     if text == "auto":
-        return available_peers()
+        return None
     if text == "none":
         return []
     peers = [p.strip() for p in text.split(",") if p.strip()]
@@ -121,7 +122,7 @@ def _peer_list(text: str) -> list[str]:
 
 
 def _add_bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from . import get_num_threads
+    from . import get_num_threads, get_precision
 
     bench = commands.add_parser("bench", help="time the classic CNNs beside PyTorch, ONNX Runtime and OpenVINO",
                                 description=BENCH_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -140,8 +141,12 @@ def _add_bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ig
     bench.add_argument("--repeat", type=_positive_int, default=10,
                        help="timed runs per runtime and model; the median is reported (default 10)")
     bench.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
-                       help="where pycnn runs (default cpu); on cuda, beside torch on the same GPU, in the precision "
-                            "of PYCNN_CUDA_PRECISION (fp32, tf32 or bf16; torch's TF32/bf16 follow it)")
+                       help="where pycnn runs (default cpu); on cuda, beside torch on the same GPU")
+    bench.add_argument("--precision", choices=["fp32", "tf32", "bf16"], default=get_precision(),
+                       help=f"what convolutions and linear layers multiply in (default {get_precision()}: "
+                            "pycnn.get_precision(), PYCNN_PRECISION); the peers follow: in bf16 on the CPU, torch "
+                            "under bf16 autocast and OpenVINO in its default precision (ONNX Runtime has no bf16); "
+                            "tf32 on CUDA only")
     bench.add_argument("--peers", type=_peer_list, default="auto", metavar="LIST",
                        help=f"runtimes to compare with: a comma list of {', '.join(PEER_NAMES)}, 'auto' (default: "
                             "every importable one) or 'none' (pycnn alone, on its own random weights)")
@@ -251,6 +256,20 @@ def _with_default_command(argv: list[str]) -> list[str]:
     return argv
 
 
+def _peers_in(precision: str, device: str, asked: list[str] | None) -> list[str]:
+    """The peers to compare with in `precision`: those asked for, or every importable one that computes in it
+    (None: --peers auto); UsageError for a peer asked for that cannot."""
+    if device != "cpu" or precision == "fp32":
+        return available_peers() if asked is None else asked
+    if asked is None:
+        return [p for p in available_peers() if p in CPU_BF16_PEERS]
+    missing = [p for p in asked if p not in CPU_BF16_PEERS]
+    if missing:
+        raise UsageError(f"--precision {precision}: {', '.join(missing)} cannot compute in {precision} on the CPU; "
+                         f"compare with {' or '.join(CPU_BF16_PEERS)}")
+    return asked
+
+
 def _check_device(device: str, peers: list[str]) -> list[str]:
     """The peers that run on `device` (on CUDA: torch alone); CommandError when CUDA cannot run here."""
     if device == "cpu":
@@ -297,12 +316,16 @@ def _bench(args: argparse.Namespace) -> None:
         raise UsageError("--rounds counts the processes of an --isolated run; add --isolated, or drop --rounds")
     if args.isolated and args.device != "cpu":
         raise UsageError("--isolated times CPU runtimes; drop it with --device cuda")
+    if args.device == "cpu" and args.precision == "tf32":
+        raise UsageError("--precision tf32: the CPU has no TF32 arithmetic (tf32 is for --device cuda); "
+                         "use fp32 or bf16")
     models = [args.model] if args.model else args.models
     _warn_about_threads(args.threads)
-    peers = _check_device(args.device, args.peers)
+    peers = _check_device(args.device, _peers_in(args.precision, args.device, args.peers))
     settings = BenchSettings(models=models, batch=args.batch, threads=args.threads, repeat=args.repeat,
                              peers=peers, device=args.device, isolated=args.isolated,
-                             rounds=(args.rounds or 3) if args.isolated else 1, input_shape=args.input)
+                             rounds=(args.rounds or 3) if args.isolated else 1, input_shape=args.input,
+                             precision=args.precision)
     progress = Progress(total=progress_steps(settings), prefix="pycnn bench: ")
 
     def print_row(report: BenchReport, result: ModelResult) -> None:

@@ -19,9 +19,12 @@ import pycnn
 from pycnn import _core, backends
 from pycnn.backends import Backend
 
-ISAS = ("generic", "avx2", "avx512")
+# Every level of the CPU's ladder (pycnn.isa()), and the ones whose float32 kernels differ: avx512_bf16 adds bf16
+# kernels to avx512's, amx AMX ones (tests/kernels/test_bf16.py forces each level).
+ISA_LADDER = ("generic", "avx2", "avx512", "avx512_bf16", "amx")
+ISAS = ISA_LADDER[:3]
 # The precisions each device computes in, fp32 first.
-DEVICE_PRECISIONS = {"cpu": ("fp32",), "cuda": ("fp32", "tf32", "bf16")}
+DEVICE_PRECISIONS = {"cpu": ("fp32", "bf16"), "cuda": ("fp32", "tf32", "bf16")}
 
 MARKERS = (
     "smoke: the quick subset of every tier (`pytest -m smoke`, under a minute)",
@@ -37,7 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def cpu_has(isa: str) -> bool:
-    return ISAS.index(isa) <= ISAS.index(_core.cpu_isa())
+    return ISA_LADDER.index(isa) <= ISA_LADDER.index(_core.cpu_isa())
 
 
 def runs_of(fixturenames: Sequence[str], precisions: Sequence[str] | None) -> list[Any]:
@@ -113,12 +116,9 @@ def isa(request: pytest.FixtureRequest) -> Iterator[str | None]:
 
 @pytest.fixture
 def precision(request: pytest.FixtureRequest, device: str) -> Iterator[str]:
-    """The precision the device computes in for the test (fp32 on the CPU)."""
+    """The precision the device computes in for the test."""
     name: str = request.param
-    if device == "cuda":
-        with pycnn.cuda.precision(name):
-            yield name
-    else:
+    with pycnn.precision(name):
         yield name
 
 

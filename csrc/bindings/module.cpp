@@ -93,20 +93,26 @@ ConvAlgorithm parse_conv_algorithm(const std::string& name) {
   throw py::value_error("algorithm must be 'gemm', 'gemm_transposed', 'winograd' or 'direct', got '" + name + "'");
 }
 
-// Convolution weights prepared once, for one algorithm, in the layout of the ISA in use when packing.
+Precision precision_arg(const std::string& name) { return parse_precision(name.c_str()); }
+
+// Convolution weights prepared once, for one algorithm and precision, in the layout of the ISA in use when packing.
 struct PackedConv2d {
-  PackedConv2d(const py::array& w, int64_t groups, const std::string& algorithm)
+  PackedConv2d(const py::array& w, int64_t groups, const std::string& algorithm, const std::string& precision)
       : shape(dims(w, "weight", 4)), groups(groups) {
     const Shape xs{1, shape[1] * groups, shape[2], shape[3]};
     const Conv2dParams p = conv_params(xs, shape, groups, {1, 1}, {0, 0, 0, 0}, {1, 1});
     const ConvAlgorithm a = parse_conv_algorithm(algorithm);
+    const Precision pr = precision_arg(precision);
     require(a != ConvAlgorithm::winograd || winograd_supports(p), [&] {
       return "algorithm='winograd' needs 3x3 weights and groups=1, got weight of shape " + shape_str(shape) +
              " with groups=" + std::to_string(groups);
     });
+    require(pr == Precision::fp32 || a == ConvAlgorithm::gemm || a == ConvAlgorithm::gemm_transposed, [&] {
+      return "precision='bf16' takes algorithm='gemm' or 'gemm_transposed', got '" + algorithm + "'";
+    });
     const float* wp = in_ptr(w, "weight", shape);
     without_gil("PackedConv2d", shape, [&] {
-      weights = std::make_unique<ConvWeights>(ConvWeights::packed(wp, p, kernels(), a));
+      weights = std::make_unique<ConvWeights>(ConvWeights::packed(wp, p, kernels(), a, pr));
     });
   }
   Shape shape;
@@ -116,7 +122,8 @@ struct PackedConv2d {
 
 void run_conv2d(const py::array& x, const Shape& ws, const ConvWeights* packed, const py::array* w,
                 const std::optional<py::array>& bias, py::array& out, Pair stride, Quad padding, Pair dilation,
-                int64_t groups, bool relu, const std::optional<py::array>& residual) {
+                int64_t groups, bool relu, const std::optional<py::array>& residual,
+                Precision precision = Precision::fp32) {
   const Shape xs = dims(x, "input", 4);
   const Conv2dParams p = conv_params(xs, ws, groups, stride, padding, dilation);
   const Shape ys{p.batch, p.out_channels, p.out_h, p.out_w};
@@ -131,11 +138,11 @@ void run_conv2d(const py::array& x, const Shape& ws, const ConvWeights* packed, 
   without_gil("conv2d", xs, [&] {
     if (packed) {
       pycnn::conv2d(p, xp, *packed, ep, yp);
-    } else if (const ConvAlgorithm a = choose_conv_algorithm(p, kernels());
-               a == ConvAlgorithm::direct || a == ConvAlgorithm::gemm_transposed) {
+    } else if (const ConvAlgorithm a = choose_conv_algorithm(p, kernels(), precision);
+               a == ConvAlgorithm::direct || a == ConvAlgorithm::gemm_transposed || precision != Precision::fp32) {
       // Packing the filters NR channels wide costs what a GEMM spends packing them as A; Winograd's transform
       // does not pay for a single call, so one-off calls take GEMM there.
-      pycnn::conv2d(p, xp, ConvWeights::packed(wp, p, kernels(), a), ep, yp);
+      pycnn::conv2d(p, xp, ConvWeights::packed(wp, p, kernels(), a, precision), ep, yp);
     } else {
       pycnn::conv2d(p, xp, ConvWeights(wp, p, kernels()), ep, yp);
     }
@@ -144,14 +151,16 @@ void run_conv2d(const py::array& x, const Shape& ws, const ConvWeights* packed, 
 
 void conv2d(const py::array& x, const py::array& w, const std::optional<py::array>& bias, py::array& out,
             Pair stride, Quad padding, Pair dilation, int64_t groups, bool relu,
-            const std::optional<py::array>& residual) {
-  run_conv2d(x, dims(w, "weight", 4), nullptr, &w, bias, out, stride, padding, dilation, groups, relu, residual);
+            const std::optional<py::array>& residual, const std::string& precision) {
+  run_conv2d(x, dims(w, "weight", 4), nullptr, &w, bias, out, stride, padding, dilation, groups, relu, residual,
+             precision_arg(precision));
 }
 
 std::string conv_algorithm(const Shape& xs, const Shape& ws, Pair stride, Quad padding, Pair dilation,
-                           int64_t groups) {
+                           int64_t groups, const std::string& precision) {
   require(xs.size() == 4 && ws.size() == 4, "input_shape and weight_shape must have 4 dimensions");
-  return conv_algorithm_name(choose_conv_algorithm(conv_params(xs, ws, groups, stride, padding, dilation), kernels()));
+  return conv_algorithm_name(choose_conv_algorithm(conv_params(xs, ws, groups, stride, padding, dilation), kernels(),
+                                                   precision_arg(precision)));
 }
 
 void conv2d_packed(const py::array& x, const PackedConv2d& w, const std::optional<py::array>& bias,
@@ -160,12 +169,13 @@ void conv2d_packed(const py::array& x, const PackedConv2d& w, const std::optiona
   run_conv2d(x, w.shape, w.weights.get(), nullptr, bias, out, stride, padding, dilation, w.groups, relu, residual);
 }
 
-// Linear weights (out × in) packed once.
+// Linear weights (out × in) packed once, in one precision.
 struct PackedLinear {
-  explicit PackedLinear(const py::array& w) : shape(dims(w, "weight", 2)) {
+  PackedLinear(const py::array& w, const std::string& precision) : shape(dims(w, "weight", 2)) {
+    const Precision pr = precision_arg(precision);
     const float* wp = in_ptr(w, "weight", shape);
     without_gil("PackedLinear", shape, [&] {
-      weights = std::make_unique<LinearWeights>(LinearWeights::packed(wp, shape[0], shape[1], kernels()));
+      weights = std::make_unique<LinearWeights>(LinearWeights::packed(wp, shape[0], shape[1], kernels(), pr));
     });
   }
   Shape shape;
@@ -173,7 +183,8 @@ struct PackedLinear {
 };
 
 void run_linear(const py::array& x, const Shape& ws, const LinearWeights* packed, const py::array* w,
-                const std::optional<py::array>& bias, py::array& out, bool relu) {
+                const std::optional<py::array>& bias, py::array& out, bool relu,
+                Precision precision = Precision::fp32) {
   const Shape xs = dims(x, "input", 2);
   require(xs[1] == ws[1], [&] {
     return "input of shape " + shape_str(xs) + " does not fit weight of shape " + shape_str(ws);
@@ -185,6 +196,8 @@ void run_linear(const py::array& x, const Shape& ws, const LinearWeights* packed
   without_gil("linear", xs, [&] {
     if (packed) {
       pycnn::linear(xs[0], xp, *packed, bp, relu, yp);
+    } else if (precision != Precision::fp32) {
+      pycnn::linear(xs[0], xp, LinearWeights::packed(wp, ws[0], ws[1], kernels(), precision), bp, relu, yp);
     } else {
       pycnn::linear(xs[0], xp, LinearWeights(wp, ws[0], ws[1], kernels()), bp, relu, yp);
     }
@@ -192,8 +205,8 @@ void run_linear(const py::array& x, const Shape& ws, const LinearWeights* packed
 }
 
 void linear(const py::array& x, const py::array& w, const std::optional<py::array>& bias, py::array& out,
-            bool relu) {
-  run_linear(x, dims(w, "weight", 2), nullptr, &w, bias, out, relu);
+            bool relu, const std::string& precision) {
+  run_linear(x, dims(w, "weight", 2), nullptr, &w, bias, out, relu, precision_arg(precision));
 }
 
 void linear_packed(const py::array& x, const PackedLinear& w, const std::optional<py::array>& bias,
@@ -272,14 +285,16 @@ void softmax(const py::array& x, py::array& out) {
   without_gil("softmax", xs, [&] { pycnn::softmax(xs[0], xs[1], xs[2], xp, yp); });
 }
 
-void gemm(const py::array& a, const py::array& b, py::array& out, const std::string& isa) {
+void gemm(const py::array& a, const py::array& b, py::array& out, const std::string& isa,
+          const std::string& precision) {
+  const Precision pr = precision_arg(precision);
   const Shape as = dims(a, "a", 2), bs = dims(b, "b", 2);
   require(as[1] == bs[0], [&] { return "a of shape " + shape_str(as) + " does not fit b of shape " + shape_str(bs); });
   const KernelTable& table = isa.empty() ? kernels() : kernels_for(parse_isa(isa));
   const float* ap = in_ptr(a, "a", as);
   const float* bp = in_ptr(b, "b", bs);
   float* cp = out_ptr(out, "out", {as[0], bs[1]});
-  without_gil("gemm", as, [&] { pycnn::gemm(table, as[0], bs[1], as[1], ap, bp, cp); });
+  without_gil("gemm", as, [&] { pycnn::gemm(table, as[0], bs[1], as[1], ap, bp, cp, pr); });
 }
 
 py::dict gemm_blocking(const std::string& isa) {
@@ -293,6 +308,8 @@ py::dict gemm_blocking(const std::string& isa) {
   out["gemm"] = describe(table.gemm);
   out["gemm_few_rows"] = describe(table.gemm_few_rows);
   out["gemm_narrow"] = describe(table.gemm_narrow);
+  out["bf16_gemm"] = describe(table.bf16.gemm);
+  out["bf16_gemm_few_rows"] = describe(table.bf16.gemm_few_rows);
   return out;
 }
 
@@ -332,6 +349,8 @@ PYBIND11_MODULE(_core, m) {
   }, "How this extension was built: compiler, build type, target processor, pybind11, CUDA kernels.");
   m.def("isa", [] { return std::string(isa_name(kernels().isa)); }, "The ISA whose kernels are in use.");
   m.def("cpu_isa", [] { return std::string(isa_name(cpu_isa())); }, "The best ISA this CPU and OS support.");
+  m.def("bf16_path", [] { return std::string(kernels().bf16.path); },
+        "What does bf16 multiply-adds with the kernels in use: 'avx512_bf16', or 'emulated' in float32 FMAs.");
   m.def("cpu_brand", [] { return cpu_brand(); }, "The processor's brand string from CPUID; '' where it has none.");
   m.def("cpu_caches", [] { return bind::caches_dict(cpu_caches()); },
         "This CPU's cache sizes: {'L1d', 'L2', 'L3': bytes, 'source': 'cpuid' | 'sysfs' | 'assumed'}.");
@@ -367,30 +386,34 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("conv2d", &bind::conv2d, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("out"),
         py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups"), py::arg("relu") = false,
-        py::arg("residual") = py::none());
+        py::arg("residual") = py::none(), py::arg("precision") = "fp32");
   py::class_<bind::PackedConv2d>(m, "PackedConv2d", "Convolution weights packed once for repeated calls.")
-      .def(py::init<const py::array&, int64_t, const std::string&>(), py::arg("weight"), py::arg("groups"),
-           py::arg("algorithm") = "gemm")
+      .def(py::init<const py::array&, int64_t, const std::string&, const std::string&>(), py::arg("weight"),
+           py::arg("groups"), py::arg("algorithm") = "gemm", py::arg("precision") = "fp32")
       .def_property_readonly("shape", [](const bind::PackedConv2d& w) { return w.shape; })
       .def_property_readonly("groups", [](const bind::PackedConv2d& w) { return w.groups; })
       .def_property_readonly("algorithm",
                              [](const bind::PackedConv2d& w) { return conv_algorithm_name(w.weights->algorithm()); })
-      .def_property_readonly("isa", [](const bind::PackedConv2d& w) { return isa_name(w.weights->kernels().isa); });
+      .def_property_readonly("isa", [](const bind::PackedConv2d& w) { return isa_name(w.weights->kernels().isa); })
+      .def_property_readonly("precision",
+                             [](const bind::PackedConv2d& w) { return precision_name(w.weights->precision()); });
   m.def("conv_algorithm", &bind::conv_algorithm, py::arg("input_shape"), py::arg("weight_shape"), py::arg("stride"),
-        py::arg("padding"), py::arg("dilation"), py::arg("groups"),
+        py::arg("padding"), py::arg("dilation"), py::arg("groups"), py::arg("precision") = "fp32",
         "The algorithm pycnn picks for this convolution in a model plan: 'winograd', 'direct', 'gemm' or "
-        "'gemm_transposed'.");
+        "'gemm_transposed' (in bf16, one of the last two).");
   m.def("conv2d_packed", &bind::conv2d_packed, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("out"),
         py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("relu") = false,
         py::arg("residual") = py::none());
   py::class_<bind::PackedLinear>(m, "PackedLinear", "Linear weights packed once for repeated calls.")
-      .def(py::init<const py::array&>(), py::arg("weight"))
+      .def(py::init<const py::array&, const std::string&>(), py::arg("weight"), py::arg("precision") = "fp32")
       .def_property_readonly("shape", [](const bind::PackedLinear& w) { return w.shape; })
-      .def_property_readonly("isa", [](const bind::PackedLinear& w) { return isa_name(w.weights->kernels().isa); });
+      .def_property_readonly("isa", [](const bind::PackedLinear& w) { return isa_name(w.weights->kernels().isa); })
+      .def_property_readonly("precision",
+                             [](const bind::PackedLinear& w) { return precision_name(w.weights->precision()); });
   m.def("linear_packed", &bind::linear_packed, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("out"),
         py::arg("relu") = false);
   m.def("linear", &bind::linear, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("out"),
-        py::arg("relu") = false);
+        py::arg("relu") = false, py::arg("precision") = "fp32");
   m.def("max_pool2d", &bind::max_pool2d, py::arg("input"), py::arg("out"), py::arg("kernel"), py::arg("stride"),
         py::arg("padding"), py::arg("dilation"), py::arg("ceil_mode"));
   m.def("avg_pool2d", &bind::avg_pool2d, py::arg("input"), py::arg("out"), py::arg("kernel"), py::arg("stride"),
@@ -406,5 +429,6 @@ PYBIND11_MODULE(_core, m) {
         "The register tiles (mr, nr) and cache blocks (kc, mc, nc) of an ISA's GEMM kernels: 'gemm', and "
         "'gemm_few_rows' for products with fewer rows than gemm's mr, 'gemm_narrow' for products with few columns.");
   m.def("gemm", &bind::gemm, py::arg("a"), py::arg("b"), py::arg("out"), py::arg("isa") = "",
-        "C = A·B through the blocked driver with one ISA's micro-kernel (for tests).");
+        py::arg("precision") = "fp32",
+        "C = A·B through the blocked driver with one ISA's micro-kernel, in 'fp32' or 'bf16' (for tests).");
 }

@@ -1,10 +1,12 @@
 // Convolution as one GEMM per (image, group): weights are A (out channels × C·KH·KW), the input is B,
 // packed by im2col block by block — or read directly when the convolution is 1×1 with stride 1. On small images
 // the GEMM is transposed instead: the positions are its rows, the input its A operand.
-// 3×3 stride-1 layers with enough channels and tiles go to Winograd instead (winograd.h).
+// 3×3 stride-1 layers with enough channels and tiles go to Winograd instead (winograd.h). In bf16 both GEMMs take
+// the input and the filters as bf16 pairs (bf16.h): Winograd's and direct convolution's float32 kernels are not used.
 // The measurements behind each choice below: docs/kernel-rules.md.
 #include <memory>
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -38,10 +40,16 @@ ConvWeights::ConvWeights(const float* w, const Conv2dParams& p, const KernelTabl
 }
 
 ConvWeights ConvWeights::packed(const float* w, const Conv2dParams& p, const KernelTable& kernels,
-                                ConvAlgorithm algorithm) {
+                                ConvAlgorithm algorithm, Precision precision) {
   ConvWeights out;
   out.kernels_ = &kernels;
   out.algorithm_ = algorithm;
+  out.precision_ = precision;
+  if (precision == Precision::bf16 && algorithm != ConvAlgorithm::gemm &&
+      algorithm != ConvAlgorithm::gemm_transposed) {
+    throw std::invalid_argument(std::string("bf16 convolutions run as 'gemm' or 'gemm_transposed', not '") +
+                                conv_algorithm_name(algorithm) + "'");
+  }
   if (algorithm == ConvAlgorithm::winograd) {
     if (!winograd_supports(p)) throw std::invalid_argument("Winograd F(4x4,3x3) needs a 3x3 convolution with "
                                                            "stride 1, dilation 1 and one group");
@@ -50,12 +58,17 @@ ConvWeights ConvWeights::packed(const float* w, const Conv2dParams& p, const Ker
   }
   // GEMM reads the filters as A, MR rows wide; the transposed GEMM as B and direct convolution as its vector operand,
   // NR channels wide.
+  const GemmKernel& gemm = gemm_kernel(kernels, precision);
   const int width = algorithm == ConvAlgorithm::direct            ? kernels.direct_conv.nr
-                    : algorithm == ConvAlgorithm::gemm_transposed ? kernels.gemm.nr
-                                                                  : kernels.gemm.mr;
-  const ConvWeights view(w, p, kernels);
-  for (const auto& g : view.groups_) {
-    out.groups_.push_back(std::make_unique<PackedPanels>(*g, p.out_channels / p.groups, group_depth(p), width));
+                    : algorithm == ConvAlgorithm::gemm_transposed ? gemm.nr
+                                                                  : gemm.mr;
+  const int64_t rows = p.out_channels / p.groups, depth = group_depth(p);
+  const GemmOperand role = algorithm == ConvAlgorithm::gemm ? GemmOperand::a : GemmOperand::b;
+  for (int64_t g = 0; g < p.groups; ++g) {
+    const auto filters = gemm_operand(std::make_unique<StridedMatrix>(w + g * rows * depth, rows, depth, 1), depth,
+                                      kernels, precision, role);
+    out.groups_.push_back(
+        std::make_unique<PackedPanels>(*filters, rows, gemm_depth(depth, kernels, precision), width));
   }
   return out;
 }
@@ -109,10 +122,11 @@ bool direct_pays(const Conv2dParams& p) {
 // columns but 49 of 56 rows, a 14×14 one 196 of 224 columns and all its rows; 128 channels fill 128 of 140 rows.
 // Its store transposes the register tile, which costs up to 16 k-steps per K block: shallow products feel it most.
 // Chosen at 0.975 of GEMM's modelled cost or less.
-bool transposed_gemm_pays(const Conv2dParams& p, const KernelTable& kernels) {
+bool transposed_gemm_pays(const Conv2dParams& p, const KernelTable& kernels, Precision precision) {
   constexpr double kStoreSteps = 16.0, kMaxRatio = 0.975;
-  const GemmKernel& g = kernels.gemm;
-  const int64_t channels = p.out_channels / p.groups, positions = p.out_h * p.out_w, depth = group_depth(p);
+  const GemmKernel& g = gemm_kernel(kernels, precision);
+  const int64_t channels = p.out_channels / p.groups, positions = p.out_h * p.out_w;
+  const int64_t depth = gemm_depth(group_depth(p), kernels, precision);
   const double gemm = static_cast<double>(round_up(channels, g.mr) * round_up(positions, g.nr) * depth);
   const double transposed = static_cast<double>(round_up(positions, g.mr) * round_up(channels, g.nr)) *
                             (static_cast<double>(depth) + kStoreSteps * static_cast<double>(ceil_div(depth, g.kc)));
@@ -121,10 +135,10 @@ bool transposed_gemm_pays(const Conv2dParams& p, const KernelTable& kernels) {
 
 }  // namespace
 
-ConvAlgorithm choose_conv_algorithm(const Conv2dParams& p, const KernelTable& kernels) {
-  if (winograd_pays(p, kernels)) return ConvAlgorithm::winograd;
-  if (direct_pays(p)) return ConvAlgorithm::direct;
-  return transposed_gemm_pays(p, kernels) ? ConvAlgorithm::gemm_transposed : ConvAlgorithm::gemm;
+ConvAlgorithm choose_conv_algorithm(const Conv2dParams& p, const KernelTable& kernels, Precision precision) {
+  if (precision == Precision::fp32 && winograd_pays(p, kernels)) return ConvAlgorithm::winograd;
+  if (precision == Precision::fp32 && direct_pays(p)) return ConvAlgorithm::direct;
+  return transposed_gemm_pays(p, kernels, precision) ? ConvAlgorithm::gemm_transposed : ConvAlgorithm::gemm;
 }
 
 void conv2d(const Conv2dParams& p, const float* x, const ConvWeights& w, const Conv2dEpilogue& ep, float* y) {
@@ -141,22 +155,26 @@ void conv2d(const Conv2dParams& p, const float* x, const ConvWeights& w, const C
   const int64_t cin = p.in_channels / p.groups, cout = p.out_channels / p.groups;
   const int64_t in_plane = p.in_h * p.in_w, out_plane = p.out_h * p.out_w;
   const bool pointwise = is_pointwise(p);
+  const Precision precision = w.precision();
   // Y = W·X, or Yᵀ = Xᵀ·Wᵀ: the input's panels then run along the rows, the filters' along the columns, and C is
   // stored transposed, which is Y again.
   const bool transposed = w.algorithm() == ConvAlgorithm::gemm_transposed;
-  const GemmShape shape = transposed ? GemmShape{out_plane, cout, group_depth(p)}
-                                     : GemmShape{cout, out_plane, group_depth(p)};
+  const int64_t depth = gemm_depth(group_depth(p), w.kernels(), precision);
+  const GemmShape shape = transposed ? GemmShape{out_plane, cout, depth} : GemmShape{cout, out_plane, depth};
 
   std::vector<std::unique_ptr<PanelSource>> inputs;
   std::vector<GemmProblem> problems;
   for (int64_t n = 0; n < p.batch; ++n) {
     for (int64_t g = 0; g < p.groups; ++g) {
       const float* image = x + (n * p.in_channels + g * cin) * in_plane;
+      std::unique_ptr<PanelSource> input;
       if (pointwise) {
-        inputs.push_back(std::make_unique<StridedMatrix>(image, out_plane, 1, in_plane));
+        input = std::make_unique<StridedMatrix>(image, out_plane, 1, in_plane);
       } else {
-        inputs.push_back(std::make_unique<Im2colPanels>(image, cin, p));
+        input = std::make_unique<Im2colPanels>(image, cin, p);
       }
+      inputs.push_back(gemm_operand(std::move(input), group_depth(p), w.kernels(), precision,
+                                    transposed ? GemmOperand::a : GemmOperand::b));
       const int64_t offset = (n * p.out_channels + g * cout) * out_plane;
       const float* bias = ep.bias ? ep.bias + g * cout : nullptr;
       GemmProblem pr{&w.group(g), inputs.back().get(), y + offset, out_plane};
@@ -174,7 +192,8 @@ void conv2d(const Conv2dParams& p, const float* x, const ConvWeights& w, const C
     }
   }
   // The filters packed as A fix the kernel; as B, any kernel of their NR reads them (few rows: a 1×1 or 2×2 image).
-  gemm_batched(transposed ? gemm_kernel_for_rows(w.kernels(), out_plane) : w.kernels().gemm, shape, problems);
+  gemm_batched(transposed ? gemm_kernel_for_rows(w.kernels(), precision, out_plane) : gemm_kernel(w.kernels(), precision),
+               shape, problems);
 }
 
 }  // namespace pycnn

@@ -34,6 +34,14 @@ constexpr KernelTable generic_kernels() {
   t.direct_conv.nr = 8;
   t.max_pool_pass = f32_maxpool_pass__generic;
   t.fma_peak_loop = f32_fma_peak__generic;
+  t.bf16.gemm = t.gemm;
+  t.bf16.gemm.ukernel = bf16_gemm_ukernel_4x8__generic;
+  t.bf16.gemm.kc = 128;
+  t.bf16.gemm_few_rows = t.bf16.gemm;
+  t.bf16.gemm_few_rows.kc = kWholeK;
+  t.bf16.pack_pairs = bf16_pack_pairs__generic;
+  t.bf16.k_align = 1;
+  t.bf16.path = "emulated";
   return t;
 }
 constexpr KernelTable kGeneric = generic_kernels();
@@ -60,6 +68,13 @@ constexpr KernelTable avx2_kernels() {
   t.direct_conv.nr = 16;
   t.max_pool_pass = f32_maxpool_pass__avx2_fma;
   t.fma_peak_loop = f32_fma_peak__avx2_fma;
+  t.bf16.gemm = t.gemm;
+  t.bf16.gemm.ukernel = bf16_gemm_ukernel_6x16__avx2_fma;
+  t.bf16.gemm.kc = 256;
+  t.bf16.gemm_few_rows = t.bf16.gemm;
+  t.bf16.pack_pairs = bf16_pack_pairs__generic;
+  t.bf16.k_align = 1;
+  t.bf16.path = "emulated";
   return t;
 }
 constexpr KernelTable kAvx2 = avx2_kernels();
@@ -87,14 +102,59 @@ constexpr KernelTable avx512_kernels() {
   t.direct_conv.nr = 32;
   t.max_pool_pass = f32_maxpool_pass__avx512f;
   t.fma_peak_loop = f32_fma_peak__avx512f;
+  t.bf16.gemm = t.gemm;
+  t.bf16.gemm.ukernel = bf16_gemm_ukernel_14x32__avx512f;
+  t.bf16.gemm.kc = 512;
+  t.bf16.gemm_few_rows = t.bf16.gemm;
+  t.bf16.pack_pairs = bf16_pack_pairs__generic;
+  t.bf16.k_align = 1;
+  t.bf16.path = "emulated";
   return t;
 }
 constexpr KernelTable kAvx512 = avx512_kernels();
+
+// A pair of bf16 values per float32 lane: K blocks of 512 pairs hold what the float32 kernels' 1024 floats hold.
+constexpr KernelTable avx512_bf16_kernels() {
+  KernelTable t = avx512_kernels();
+  t.isa = Isa::avx512_bf16;
+  t.bf16.gemm.ukernel = bf16_gemm_ukernel_14x32__avx512bf16;
+  t.bf16.gemm_few_rows = t.bf16.gemm;
+  t.bf16.gemm_few_rows.ukernel = bf16_gemm_ukernel_4x32__avx512bf16;
+  t.bf16.gemm_few_rows.mr = 4;
+  t.bf16.gemm_few_rows.kc = kWholeK;
+  t.bf16.pack_pairs = bf16_pack_pairs__avx512bf16;
+  t.bf16.path = "avx512_bf16";
+  return t;
+}
+constexpr KernelTable kAvx512Bf16 = avx512_bf16_kernels();
+
+// Row blocks of 9 tiles of 32 rows: an A block of 288 rows × 512 pairs fills 0.6 MB of L2, like the float32 one.
+constexpr KernelTable amx_kernels() {
+  KernelTable t = avx512_bf16_kernels();
+  t.isa = Isa::amx;
+  t.bf16.gemm.ukernel = bf16_gemm_ukernel_32x32__amx;
+  t.bf16.gemm.mr = 32;
+  t.bf16.gemm.mc = 288;
+  t.bf16.gemm.prepare = bf16_amx_configure_tiles;
+  t.bf16.gemm_few_rows = t.bf16.gemm;
+  t.bf16.gemm_few_rows.ukernel = bf16_gemm_ukernel_16x32__amx;
+  t.bf16.gemm_few_rows.mr = 16;
+  t.bf16.gemm_few_rows.kc = kWholeK;
+  t.bf16.a_chunk = kAmxChunkPairs;
+  t.bf16.k_align = kAmxChunkPairs;
+  t.bf16.path = "amx";
+  return t;
+}
+constexpr KernelTable kAmx = amx_kernels();
 #endif
 
 const KernelTable* table_of(Isa isa) {
   switch (isa) {
 #if defined(PYCNN_X86)
+    case Isa::amx:
+      return &kAmx;
+    case Isa::avx512_bf16:
+      return &kAvx512Bf16;
     case Isa::avx512:
       return &kAvx512;
     case Isa::avx2:
@@ -113,6 +173,10 @@ std::atomic<const KernelTable*> g_active{nullptr};
 
 const char* isa_name(Isa isa) {
   switch (isa) {
+    case Isa::amx:
+      return "amx";
+    case Isa::avx512_bf16:
+      return "avx512_bf16";
     case Isa::avx512:
       return "avx512";
     case Isa::avx2:
@@ -123,10 +187,10 @@ const char* isa_name(Isa isa) {
 }
 
 Isa parse_isa(const std::string& name) {
-  for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512}) {
+  for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512, Isa::avx512_bf16, Isa::amx}) {
     if (name == isa_name(isa)) return isa;
   }
-  throw std::invalid_argument("unknown ISA '" + name + "': expected one of generic, avx2, avx512");
+  throw std::invalid_argument("unknown ISA '" + name + "': expected one of generic, avx2, avx512, avx512_bf16, amx");
 }
 
 const KernelTable& kernels() {
@@ -151,7 +215,7 @@ Isa set_isa_cap(Isa cap) {
 void init_isa_cap_from_env() {
   const char* env = std::getenv("PYCNN_ISA");
   if (env == nullptr || *env == '\0') {
-    set_isa_cap(Isa::avx512);
+    set_isa_cap(Isa::amx);
     return;
   }
   try {

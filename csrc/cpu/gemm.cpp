@@ -82,6 +82,7 @@ void multiply_block(const GemmKernel& kern, const GemmProblem& pr, UkernelArgs& 
 // last panel is packed), else packed then (it stays in L1 instead of passing through L2).
 void gemm_tile(const GemmKernel& kern, const GemmShape& shape, const GemmProblem& pr, int64_t m0, int64_t m1,
                int64_t n0, int64_t n1) {
+  if (kern.prepare) kern.prepare();
   const int mr = kern.mr, nr = kern.nr;
   const int64_t kc_max = std::max<int64_t>(1, std::min(kern.kc, shape.k));
   const bool rows_outer = shape.k <= kRowsOuterMaxK && !pr.transpose_c;
@@ -153,6 +154,7 @@ void gemm_shared_b(const GemmKernel& kern, const GemmShape& shape, const GemmPro
       parallel_for(blocks, [&](int64_t b) {
         const int64_t mb = block_start(b), mc = block_start(b + 1) - mb;
         if (mc == 0) return;
+        if (kern.prepare) kern.prepare();
         float* a_scratch = pr.a->packs() ? t_buffers.a.reserve(static_cast<size_t>(round_up(mc, mr) * kc_max))
                                          : nullptr;
         UkernelArgs args = problem_args(pr);

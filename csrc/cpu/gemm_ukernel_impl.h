@@ -10,14 +10,10 @@
 // that keeps NaN; load_first(p, n) and store_first(p, v, n), which touch only the lanes below n; transpose(T[width]),
 // in place.
 
-template <class V, int MR, int NV>
-void gemm_ukernel(const pycnn::UkernelArgs& p) {
-  using T = typename V::T;
-  constexpr int W = V::width;
-  constexpr int NR = NV * W;
-
-  // C (and the residual) are read and written only after the loop: ask for their lines now, so they arrive
-  // while the FMAs run instead of stalling the stores.
+// C (and the residual) are read and written only after the k loop: ask for their lines before it, so they arrive
+// while the multiply-adds run instead of stalling the stores.
+template <int NR>
+void prefetch_tile_c(const pycnn::UkernelArgs& p) {
 #if defined(__GNUC__)
   if (p.transpose_c) {  // a column of the tile is a run of m floats: its first and last line
     for (int j = 0; j < p.n; ++j) {
@@ -34,49 +30,15 @@ void gemm_ukernel(const pycnn::UkernelArgs& p) {
     }
   }
 #endif
-  T acc[MR][NV];
-  for (int i = 0; i < MR; ++i) {
-    for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
-  }
-  const float* a = p.a;
-  const float* b = p.b;
-  // p.prefetch's lines, one every `every` k-steps (a power of two): spread over the loop, they arrive in time
-  // without crowding the tile's own loads.
-  const float* ahead = p.prefetch;
-  const float* const ahead_end = p.prefetch ? p.prefetch + p.prefetch_floats : nullptr;
-  int64_t every = 1;
-  while (ahead < ahead_end && every * 2 * ((p.prefetch_floats + 15) / 16) <= p.kc) every *= 2;
-#pragma GCC unroll 4
-  for (int64_t k = 0; k < p.kc; ++k) {
-    T bv[NV];
-#if defined(__GNUC__)
-    // Weights used for few positions stream from memory: fetch them into L2 256 k-steps ahead and on into L1 a few
-    // steps ahead. They are B when the tile has few rows (B then streams faster than the FMAs use it), else A. (The
-    // transposed convolution's filters are B as well, but every row tile of a panel reads them: the driver brings
-    // the next panel into L2 instead, once.)
-    if (pycnn::ukernel_streams_b(MR)) {
-      for (int j = 0; j < NR; j += 16) {
-        __builtin_prefetch(b + 256 * p.ldb + j, 0, 1);
-        __builtin_prefetch(b + 16 * p.ldb + j);
-      }
-    } else {
-      __builtin_prefetch(a + 256 * MR, 0, 1);
-      __builtin_prefetch(a + 32 * MR);
-    }
-    if ((k & (every - 1)) == 0 && ahead < ahead_end) {
-      __builtin_prefetch(ahead, 0, 1);
-      ahead += 16;
-    }
-#endif
-    for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * W);
-    for (int i = 0; i < MR; ++i) {
-      const T av = V::set1(a[i]);
-      for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
-    }
-    a += MR;
-    b += p.ldb;
-  }
+}
 
+// The epilogue of a tile: acc (+ C when accumulating) + biases + residual, then ReLU, written to the m×n corner of
+// the tile that exists — transposed when p.transpose_c.
+template <class V, int MR, int NV>
+void store_tile(const pycnn::UkernelArgs& p, typename V::T (&acc)[MR][NV]) {
+  using T = typename V::T;
+  constexpr int W = V::width;
+  constexpr int NR = NV * W;
   if (p.transpose_c) {
     // Each W×W block of the tile transposes in registers (rows past MR are zero); then every channel's run of
     // positions is one vector.
@@ -135,4 +97,56 @@ void gemm_ukernel(const pycnn::UkernelArgs& p) {
       c[j] = v;
     }
   }
+}
+
+template <class V, int MR, int NV>
+void gemm_ukernel(const pycnn::UkernelArgs& p) {
+  using T = typename V::T;
+  constexpr int W = V::width;
+  constexpr int NR = NV * W;
+  prefetch_tile_c<NR>(p);
+  T acc[MR][NV];
+  for (int i = 0; i < MR; ++i) {
+    for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
+  }
+  const float* a = p.a;
+  const float* b = p.b;
+  // p.prefetch's lines, one every `every` k-steps (a power of two): spread over the loop, they arrive in time
+  // without crowding the tile's own loads.
+  const float* ahead = p.prefetch;
+  const float* const ahead_end = p.prefetch ? p.prefetch + p.prefetch_floats : nullptr;
+  int64_t every = 1;
+  while (ahead < ahead_end && every * 2 * ((p.prefetch_floats + 15) / 16) <= p.kc) every *= 2;
+#pragma GCC unroll 4
+  for (int64_t k = 0; k < p.kc; ++k) {
+    T bv[NV];
+#if defined(__GNUC__)
+    // Weights used for few positions stream from memory: fetch them into L2 256 k-steps ahead and on into L1 a few
+    // steps ahead. They are B when the tile has few rows (B then streams faster than the FMAs use it), else A. (The
+    // transposed convolution's filters are B as well, but every row tile of a panel reads them: the driver brings
+    // the next panel into L2 instead, once.)
+    if (pycnn::ukernel_streams_b(MR)) {
+      for (int j = 0; j < NR; j += 16) {
+        __builtin_prefetch(b + 256 * p.ldb + j, 0, 1);
+        __builtin_prefetch(b + 16 * p.ldb + j);
+      }
+    } else {
+      __builtin_prefetch(a + 256 * MR, 0, 1);
+      __builtin_prefetch(a + 32 * MR);
+    }
+    if ((k & (every - 1)) == 0 && ahead < ahead_end) {
+      __builtin_prefetch(ahead, 0, 1);
+      ahead += 16;
+    }
+#endif
+    for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * W);
+    for (int i = 0; i < MR; ++i) {
+      const T av = V::set1(a[i]);
+      for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
+    }
+    a += MR;
+    b += p.ldb;
+  }
+
+  store_tile<V, MR, NV>(p, acc);
 }

@@ -80,6 +80,35 @@ Panels StridedMatrix::panels(int64_t k0, int64_t kc, int64_t x0, int64_t xc, int
   return {scratch, r * kc};
 }
 
+Panels Bf16PairPanels::panels(int64_t k0, int64_t kc, int64_t x0, int64_t xc, int r, float* scratch) const {
+  // One float32 panel, then (for AMX chunks) its pairs k-major: in L1 or L2 while they are rounded and reordered.
+  thread_local AlignedBuffer t_floats, t_pairs;
+  const int64_t f0 = 2 * k0, fc = std::clamp<int64_t>(depth_k_ - f0, 0, 2 * kc);
+  const int64_t pairs = (fc + 1) / 2;  // from the source; zeros after them
+  float* floats = t_floats.reserve(static_cast<size_t>(std::max<int64_t>(1, r * fc)));
+  uint32_t* k_major = chunk_ ? reinterpret_cast<uint32_t*>(t_pairs.reserve(static_cast<size_t>(r * kc))) : nullptr;
+  for (int64_t p = 0; p * r < xc; ++p) {
+    const int64_t first = x0 + p * r;
+    uint32_t* dst = reinterpret_cast<uint32_t*>(scratch + p * r * kc);
+    uint32_t* pair_rows = chunk_ ? k_major : dst;
+    const int valid = static_cast<int>(std::min<int64_t>(r, x0 + xc - first));
+    if (fc > 0 && source_->readable_in_place()) {  // rounded where it lies: no float32 copy first
+      pack_(source_->in_place(f0, first), source_->row_stride(), fc, valid, r, pair_rows);
+    } else if (fc > 0) {
+      const Panels src = source_->panels(f0, fc, first, valid, r, floats);
+      pack_(src.data, r, fc, r, r, pair_rows);
+    }
+    std::fill(pair_rows + pairs * r, pair_rows + kc * r, 0u);
+    if (!chunk_) continue;
+    for (int64_t c = 0; c < kc; c += chunk_) {  // (x, k) at c·r + x·chunk + (k - c)
+      for (int x = 0; x < r; ++x) {
+        for (int t = 0; t < chunk_; ++t) dst[c * r + x * chunk_ + t] = k_major[(c + t) * r + x];
+      }
+    }
+  }
+  return {scratch, r * kc};
+}
+
 Panels PackedPanelsView::panels(int64_t k0, int64_t /*kc*/, int64_t x0, int64_t /*xc*/, int r,
                                 float* /*scratch*/) const {
   if (r != r_) throw std::logic_error("packed panels used with another micro-kernel's tile width");

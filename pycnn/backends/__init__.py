@@ -36,9 +36,9 @@ def backend_class(device: str) -> type[Backend]:
     return cls
 
 
-def get(device: str) -> Backend:
-    """A new backend for `device`, with the process's current settings (ISA, precision)."""
-    return backend_class(device)()
+def get(device: str, precision: str | None = None) -> Backend:
+    """A new backend for `device`, with the process's current settings (ISA; precision, unless given)."""
+    return backend_class(device)(precision)
 
 
 def parse_device(device: Any) -> str:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._precision import checked, get_precision
 from ..shapes import Window
 
 # execute(*input_arrays, out): computes one plan step into `out`.
@@ -51,6 +52,10 @@ class Backend:
     is_host: ClassVar[bool] = False
     # How to move arrays to or from this device, for errors about mixed arrays.
     move_hint: ClassVar[str] = ""
+
+    def __init__(self, precision: str | None = None) -> None:
+        # What the plans built with this backend multiply in: `precision`, or the process's setting now.
+        self.precision = get_precision() if precision is None else checked(precision)
 
     @classmethod
     def owns(cls, value: Any) -> bool:

@@ -1,7 +1,9 @@
 """The host: _core's kernels on numpy arrays, with weights packed once per ISA for plans.
 
 A plan's convolutions take the algorithm _core.conv_algorithm picks for their input shape (Winograd F(4×4, 3×3),
-direct convolution, or im2col + GEMM). Winograd's transforms would spread a NaN or an Inf in the input over
+direct convolution, or im2col + GEMM; in bf16, one of the GEMMs). Convolutions and linear layers multiply in the
+backend's precision: 'bf16', or 'fp32' (asked for 'tf32', which the CPU has no arithmetic for, they compute in
+fp32). Winograd's transforms would spread a NaN or an Inf in the input over
 whole 4×4 output tiles (and turn an Inf into NaN), so an input that holds any, or magnitudes near overflow
 (WINOGRAD_INPUT_LIMIT), runs through the plan's variant without Winograd, whose layers take GEMM instead.
 """
@@ -16,6 +18,7 @@ import numpy as np
 
 from .. import _core
 from .._args import F32, as_float32, empty, host_result
+from .._precision import get_precision
 from ..shapes import Window
 from . import backend_class, base, names
 
@@ -24,12 +27,19 @@ from . import backend_class, base, names
 WINOGRAD_INPUT_LIMIT = 1e30
 
 
+def _cpu_precision(name: str) -> str:
+    """What the CPU multiplies in when asked for `name`: bf16, else fp32."""
+    return "bf16" if name == "bf16" else "fp32"
+
+
 class Backend(base.Backend):
     label = "CPU"
     is_host = True
     move_hint = ".numpy() / .cpu()"
 
-    def __init__(self, winograd: bool = True) -> None:
+    def __init__(self, precision: str | None = None, winograd: bool = True) -> None:
+        super().__init__(precision)
+        self.precision = _cpu_precision(self.precision)
         self.winograd = winograd
         self.uses_winograd = False  # whether a convolution of a plan built with this backend took Winograd
 
@@ -38,7 +48,7 @@ class Backend(base.Backend):
         return True
 
     def key(self) -> tuple[Hashable, ...]:
-        return ("cpu", _core.isa(), self.winograd)
+        return ("cpu", _core.isa(), self.winograd, self.precision)
 
     # -- arrays -------------------------------------------------------------------------------------------------
     def asarray(self, value: Any, name: str) -> F32:
@@ -66,12 +76,13 @@ class Backend(base.Backend):
 
     def for_input(self, x: F32) -> Backend:
         if self.uses_winograd and not _core.all_within(x, WINOGRAD_INPUT_LIMIT):
-            return Backend(winograd=False)
+            return Backend(self.precision, winograd=False)
         return self
 
     # -- kernels ------------------------------------------------------------------------------------------------
     def conv2d(self, x: F32, weight: F32, bias: F32 | None, out: F32, window: Window, groups: int) -> None:
-        _core.conv2d(x, weight, bias, out, window.stride, window.padding, window.dilation, groups)
+        _core.conv2d(x, weight, bias, out, window.stride, window.padding, window.dilation, groups,
+                     precision=_cpu_precision(get_precision()))
 
     def max_pool2d(self, x: F32, out: F32, window: Window) -> None:
         _core.max_pool2d(x, out, window.kernel, window.stride, window.padding, window.dilation, window.ceil_mode)
@@ -87,7 +98,7 @@ class Backend(base.Backend):
         _core.relu(x, out)
 
     def linear(self, x: F32, weight: F32, bias: F32 | None, out: F32) -> None:
-        _core.linear(x, weight, bias, out)
+        _core.linear(x, weight, bias, out, precision=_cpu_precision(get_precision()))
 
     def softmax(self, x: F32, out: F32) -> None:
         _core.softmax(x, out)
@@ -179,14 +190,14 @@ class Backend(base.Backend):
                   packed: dict[Any, Any]) -> tuple[base.Execute, str]:
         window, relu = conv.window, conv.relu
         algorithm = _core.conv_algorithm(input_shape, conv.weight_shape, window.stride, window.padding,
-                                         window.dilation, conv.groups)
+                                         window.dilation, conv.groups, self.precision)
         if algorithm == "winograd" and not self.winograd:
             algorithm = "gemm"
         self.uses_winograd |= algorithm == "winograd"
-        key = (conv.key, _core.isa(), algorithm)
+        key = (conv.key, _core.isa(), algorithm, self.precision)
         if key not in packed:
             w, b = conv.weights()
-            packed[key] = (_core.PackedConv2d(w, conv.groups, algorithm), b)
+            packed[key] = (_core.PackedConv2d(w, conv.groups, algorithm, self.precision), b)
         weight, bias = packed[key]
 
         def execute(x: F32, *rest: F32) -> None:
@@ -197,9 +208,9 @@ class Backend(base.Backend):
 
     def linear_step(self, key: Hashable, weight: np.ndarray, bias: np.ndarray | None, relu: bool,
                     packed: dict[Any, Any]) -> base.Execute:
-        packed_key = (key, _core.isa())
+        packed_key = (key, _core.isa(), self.precision)
         if packed_key not in packed:
-            packed[packed_key] = _core.PackedLinear(weight)
+            packed[packed_key] = _core.PackedLinear(weight, self.precision)
         packed_weight, n = packed[packed_key], weight.shape[1]
 
         def execute(x: F32, out: F32) -> None:

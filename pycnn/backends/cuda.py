@@ -1,8 +1,8 @@
 """The GPU: _cuda's kernels on DeviceArrays (and the torch CUDA tensors and CuPy arrays they view).
 
-Convolutions and linear layers multiply in pycnn.cuda.get_precision(); a plan's weights are uploaded on its
-first call, in that precision, and kept until a weight changes. Everything runs in order on the legacy default
-stream. Results come back as the kind of array the caller passed (arrays.like).
+Convolutions and linear layers multiply in pycnn.get_precision() (a model's own, for its plans); a plan's weights
+are uploaded on its first call, in that precision, and kept until a weight changes. Everything runs in order on the
+legacy default stream. Results come back as the kind of array the caller passed (arrays.like).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from .._args import as_float32, host_result
+from .._precision import get_precision
 from ..cuda import _runtime
-from ..cuda._precision import get_precision
 from ..cuda.arrays import as_device, is_device_array, like
 from ..shapes import Window
 from . import base
@@ -31,8 +31,8 @@ class Backend(base.Backend):
     label = "CUDA"
     move_hint = "pycnn.cuda.to_device(array), tensor.cuda(); or .numpy() back"
 
-    def __init__(self) -> None:
-        self.precision = get_precision()  # a plan's; one-off ops read the setting at every call
+    def __init__(self, precision: str | None = None) -> None:
+        super().__init__(precision)  # a plan's; one-off ops read the setting at every call
         self.cuda = _runtime.require("CUDA")
 
     @classmethod

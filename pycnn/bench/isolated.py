@@ -122,14 +122,15 @@ def _measure(name: str, settings: BenchSettings, peers: list[str], weights: str 
     for i in range(settings.rounds):
         for runtime in runtimes:
             task = Task(runtime, name, settings.batch, settings.threads, settings.repeat, weights=weights,
-                        onnx=onnx, want_output=i == 0 and runtime in ("pycnn", judge), input_shape=shape)
+                        onnx=onnx, want_output=i == 0 and runtime in ("pycnn", judge), input_shape=shape,
+                        precision=settings.precision)
             rounds[runtime].append(run_process(task))
             if progress is not None:
                 progress.advance(f"{name}: round {min(i + 2, settings.rounds)}/{settings.rounds}")
     error = None
-    if peers:
-        reference = rounds[judge][0].output if judge in rounds else run_process(
-            Task(judge, name, settings.batch, settings.threads, 0, onnx=onnx, want_output=True,
+    if peers:  # the error is against the judge's float32 output, whatever the precision timed
+        reference = rounds[judge][0].output if judge in rounds and settings.precision == "fp32" else run_process(
+            Task(judge, name, settings.batch, settings.threads, 0, weights=weights, onnx=onnx, want_output=True,
                  input_shape=shape)).output
         error = _relative_error(rounds["pycnn"][0].output, reference)
     ours = rounds["pycnn"]

@@ -25,18 +25,35 @@ _REQUIRES = {"torch": ("torch", "torchvision"), "onnxruntime": ("torch", "torchv
 
 Runner = Callable[[np.ndarray], np.ndarray]
 
-# The precision each peer computes in on the CPU: float32 everywhere, as pycnn does. OpenVINO is pinned to it
-# (INFERENCE_PRECISION_HINT), since its default on CPUs with AVX512-BF16 or AMX is bf16.
-CPU_PRECISION = "fp32"
+# The precision each peer computes in follows pycnn's. In fp32 every peer runs float32; OpenVINO is pinned to it
+# (INFERENCE_PRECISION_HINT), since its default on CPUs with AVX512-BF16 or AMX is bf16. In bf16 on the CPU, torch
+# runs under torch.autocast("cpu", dtype=torch.bfloat16) and OpenVINO with its default precision, which is bf16 where
+# the CPU has bf16 arithmetic (and is labelled with what it is); ONNX Runtime has no bf16 CPU kernels.
 OPENVINO_CONFIG_PRECISION = "f32"
-PINNED = {"openvino": f"INFERENCE_PRECISION_HINT={OPENVINO_CONFIG_PRECISION}"}  # how a precision is enforced
+PINNED = {"openvino": f"INFERENCE_PRECISION_HINT={OPENVINO_CONFIG_PRECISION}"}  # how fp32 is enforced
+CPU_BF16_PEERS: tuple[str, ...] = ("torch", "openvino")
 
 
-def peer_precision(name: str, device: str = "cpu", cuda_precision: str = "fp32") -> str:
-    """The precision `name` runs in for `pycnn bench`: fp32 on the CPU; on CUDA, torch follows pycnn's setting."""
+def peer_precision(name: str, device: str = "cpu", precision: str = "fp32") -> str:
+    """The precision `name` runs in beside pycnn computing in `precision`: the same, except OpenVINO's default in
+    bf16 on the CPU, whatever it is there. ValueError for a peer that cannot compute in it."""
     if name not in PEER_NAMES:
         raise ValueError(f"unknown peer {name!r}; peers: {', '.join(PEER_NAMES)}")
-    return CPU_PRECISION if device == "cpu" else cuda_precision
+    if device != "cpu" or precision == "fp32":
+        return precision
+    if precision != "bf16" or name not in CPU_BF16_PEERS:
+        raise ValueError(f"{name} has no {precision} CPU path to compare with; peers in {precision}: "
+                         f"{', '.join(CPU_BF16_PEERS) if precision == 'bf16' else 'none'}")
+    return openvino_default_precision() if name == "openvino" else precision
+
+
+def openvino_default_precision() -> str:
+    """What OpenVINO's CPU plugin multiplies in when given no precision hint: 'bf16' where the CPU has bf16
+    arithmetic, else 'fp32'."""
+    import openvino as ov
+
+    name: str = ov.Core().get_property("CPU", "INFERENCE_PRECISION_HINT").to_string()  # 'f32', 'bf16' or 'f16'
+    return {"f32": "fp32", "bf16": "bf16", "f16": "fp16"}.get(name, name)
 
 
 def peer_available(name: str) -> bool:
@@ -83,12 +100,13 @@ def torchvision_model(name: str, seed: int = 0) -> Any:
     return model
 
 
-def torch_runner(model: Any) -> Runner:
+def torch_runner(model: Any, precision: str = "fp32") -> Runner:
+    """torch on the CPU, in float32 or under bf16 autocast."""
     import torch
 
     def run(x: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            out: np.ndarray = model(torch.from_numpy(x)).numpy()
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            out: np.ndarray = model(torch.from_numpy(x)).float().numpy()
             return out
 
     return run
@@ -130,14 +148,17 @@ def onnxruntime_runner(path: str | os.PathLike[str], threads: int) -> Runner:
     return lambda x: session.run(None, {input_name: x})[0]
 
 
-def openvino_model(path: str | os.PathLike[str], threads: int) -> Any:
-    """OpenVINO's compiled model of the ONNX file, on `threads` threads, computing in float32."""
+def openvino_model(path: str | os.PathLike[str], threads: int, precision: str = "fp32") -> Any:
+    """OpenVINO's compiled model of the ONNX file, on `threads` threads, computing in float32 (pinned), or in its
+    default precision for any other."""
     import openvino as ov
 
-    config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": OPENVINO_CONFIG_PRECISION}
+    config: dict[str, Any] = {"INFERENCE_NUM_THREADS": threads}
+    if precision == "fp32":
+        config["INFERENCE_PRECISION_HINT"] = OPENVINO_CONFIG_PRECISION
     return ov.Core().compile_model(str(path), "CPU", config)
 
 
-def openvino_runner(path: str | os.PathLike[str], threads: int) -> Runner:
-    compiled = openvino_model(path, threads)
+def openvino_runner(path: str | os.PathLike[str], threads: int, precision: str = "fp32") -> Runner:
+    compiled = openvino_model(path, threads, precision)
     return lambda x: compiled(x)[0]

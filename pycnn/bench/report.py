@@ -7,7 +7,7 @@ JSON schema ("schema": "pycnn.bench/3"):
      "machine": {"cpu": str, "caches": {"L1d": "48K", "L1i": str, "L2": str, "L3": str}},   # caches may be {}
      "settings": {"models": [str], "batch": int, "threads": int, "repeat": int, "device": "cpu" | "cuda",
                   "mode": "one process" | "separate processes", "rounds": int,
-                  "precision": str,                                # pycnn's: fp32 (CPU); fp32, tf32 or bf16 (CUDA)
+                  "precision": str,                                # pycnn's: fp32 or bf16 (CPU); also tf32 (CUDA)
                   "peers": {name: {"version": str, "precision": str}}},
      "peak_gflops": float | null,          # measured FMA peak; null when this build cannot measure it
      "results": [{"model": str, "input_shape": [int], "weights": str, "params": int, "macs": int,
@@ -16,7 +16,7 @@ JSON schema ("schema": "pycnn.bench/3"):
                             "first_call_ms": float},
                   "peers": {name: {"median_ms": float, "p10_ms": float, "p90_ms": float, "times_ms": [float],
                                    "ratio": float}},
-                  "max_rel_error": float | null}]}  # vs torch's logits
+                  "max_rel_error": float | null}]}  # vs torch's float32 logits
     one process: median_ms is the median of times_ms, taken in alternation; ratio is the median over rounds of
     pycnn's time / the peer's in the same round (times_ms are in round order).
     separate processes: times_ms holds `repeat` calls per process, process by process; median_ms is the median of
@@ -104,8 +104,10 @@ def title(report: BenchReport) -> str:
     peers = ", ".join(f"{p} {v} ({_precision_note(report, p)})" for p, v in report.peer_versions.items()) \
         or "none importable or asked for"
     peak = "" if report.peak_gflops is None else f", FMA peak {report.peak_gflops:.0f} GFLOP/s"
-    where = (f"{c['isa_used']}, {s.threads} threads{peak}" if s.device == "cpu"
-             else f"{c.get('cuda_device')}, precision {c.get('cuda_precision')}")
+    where = (f"{c['isa_used']}, {s.precision} ({c['bf16_path']}), {s.threads} threads{peak}"
+             if s.device == "cpu" and s.precision == "bf16" else
+             f"{c['isa_used']}, {s.threads} threads{peak}" if s.device == "cpu"
+             else f"{c.get('cuda_device')}, precision {s.precision}")
     timed = (f"median of {s.repeat} runs, in one process" if not s.isolated else
              f"{s.repeat} runs in each of {s.rounds} processes per runtime, median of the process medians")
     return (f"pycnn {c['version']} ({where}), batch {s.batch}, {timed}\n"
@@ -113,9 +115,15 @@ def title(report: BenchReport) -> str:
 
 
 def _precision_note(report: BenchReport, peer: str) -> str:
-    """'fp32', or 'fp32, pinned: INFERENCE_PRECISION_HINT=f32' for a peer whose default may be another."""
-    pin = PINNED.get(peer) if report.settings.device == "cpu" else None
-    return report.precisions[peer] + (f", pinned: {pin}" if pin else "")
+    """'fp32', 'fp32, pinned: INFERENCE_PRECISION_HINT=f32' for a peer whose default may be another, or in bf16
+    'bf16, autocast' (torch) and 'bf16, its default' (OpenVINO)."""
+    cpu, precision = report.settings.device == "cpu", report.precisions[peer]
+    if not cpu:
+        return precision
+    if report.settings.precision == "fp32":
+        pin = PINNED.get(peer)
+        return precision + (f", pinned: {pin}" if pin else "")
+    return precision + (", autocast" if peer == "torch" else ", its default")
 
 
 def header_line(report: BenchReport) -> str:

@@ -21,6 +21,7 @@ class BenchSettings:
     isolated: bool = False
     rounds: int = 1
     input_shape: tuple[int, ...] | None = None  # ONNX files: the input shape given (default: the graph's)
+    precision: str = "fp32"  # what pycnn multiplies in; each peer follows where it can (peers.peer_precision)
 
 
 @dataclass(frozen=True)

@@ -42,14 +42,9 @@ def progress_steps(settings: BenchSettings) -> int:
 
 
 def precisions(settings: BenchSettings) -> dict[str, str]:
-    """The precision pycnn and each peer compute in: fp32 on the CPU; on CUDA, pycnn's setting, which torch follows."""
-    cuda_precision = "fp32"
-    if settings.device == "cuda":
-        from ..cuda import get_precision
-
-        cuda_precision = get_precision()
-    return {"pycnn": cuda_precision, **{p: _peers.peer_precision(p, settings.device, cuda_precision)
-                                        for p in settings.peers}}
+    """The precision pycnn and each peer compute in: settings.precision, which the peers follow (peer_precision)."""
+    return {"pycnn": settings.precision, **{p: _peers.peer_precision(p, settings.device, settings.precision)
+                                            for p in settings.peers}}
 
 
 def _run(settings: BenchSettings, progress: Progress | None,
@@ -68,7 +63,8 @@ def _run(settings: BenchSettings, progress: Progress | None,
             if progress is not None:
                 progress.draw(f"{name}: building")
             workload = build_workload(name, settings.batch, settings.threads, settings.peers, workdir,
-                                      device=settings.device, input_shape=settings.input_shape)
+                                      device=settings.device, input_shape=settings.input_shape,
+                                      precision=settings.precision)
             if progress is not None:
                 progress.advance(f"{name}: timing")
             result = _measure(workload, settings.repeat, report.peak_gflops, progress)

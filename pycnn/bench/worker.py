@@ -33,6 +33,7 @@ class Task:
     onnx: str | None = None  # the ONNX runtimes: the exported model, or the .onnx file timed
     want_output: bool = False
     input_shape: list[int] | None = None  # None: model_input's default for the model
+    precision: str = "fp32"  # what the runtime computes in (peers.peer_precision)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -61,17 +62,17 @@ def _runner(task: Task, x: np.ndarray) -> tuple[Callable[[], np.ndarray], dict[s
         set_num_threads(task.threads)
         # torchvision's random GoogLeNet takes its input as it is; pycnn's, built from weights, would re-normalise.
         extra = {"transform_input": False} if task.model == "googlenet" and task.weights else {}
-        model = _zoo.build_model(task.model, weights=task.weights, **extra)
+        model = _zoo.build_model(task.model, weights=task.weights, **extra).set_precision(task.precision)
         first_call_s, _ = timed_call(lambda: model(x))
         counts = summary(model, x.shape)
         return (lambda: model(x)), {"first_call_s": first_call_s, "params": counts.params, "macs": counts.macs}
     if task.runtime == "torch":
         peers.set_peer_threads(task.threads)
-        run = peers.torch_runner(peers.torchvision_model(task.model, task.seed))
+        run = peers.torch_runner(peers.torchvision_model(task.model, task.seed), task.precision)
     elif task.runtime == "onnxruntime" and task.onnx:
         run = peers.onnxruntime_runner(task.onnx, task.threads)
     elif task.runtime == "openvino" and task.onnx:
-        run = peers.openvino_runner(task.onnx, task.threads)
+        run = peers.openvino_runner(task.onnx, task.threads, task.precision)
     else:
         raise ValueError(f"cannot run {task.runtime!r} (an ONNX runtime needs the onnx file)")
     return (lambda: run(x)), {}

@@ -4,7 +4,7 @@
     if pycnn.cuda.is_available():
         model = pycnn.models.resnet50().to("cuda")   # numpy in, numpy out; weights uploaded once
         y = pycnn.functional.conv2d(x_cuda, w_cuda)    # torch CUDA tensors / CuPy arrays in, same kind out
-        with pycnn.cuda.precision("tf32"):             # tensor cores; 'bf16' too; 'fp32' is the default
+        with pycnn.precision("tf32"):                  # tensor cores; 'bf16' too; 'fp32' is the default
             y = model(x)
 
 Importing this package never fails and never touches the GPU; asking for CUDA where it cannot run raises
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._precision import PRECISIONS, get_precision, precision, set_precision
 from . import _runtime
-from ._precision import PRECISIONS, get_precision, precision, set_precision
 from ._runtime import CudaUnavailableError, device_count, is_built
 from ._runtime import require as _require
 from ._runtime import status as _status

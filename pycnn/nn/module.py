@@ -13,6 +13,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import backends
+from .._precision import checked as checked_precision
+from .._precision import get_precision
 from . import trace
 from .state_hints import state_dict_hint
 
@@ -73,6 +75,7 @@ class Module:
     # Containers compile into an inference plan when called; layers (layers.py) run directly on the CPU.
     compiles_on_call = True
     _device = backends.HOST  # the backend calls run on (pycnn.backends); off the host, every module runs through a plan
+    _precision: str | None = None  # what its plans multiply in; None: the process's setting (pycnn.set_precision)
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -253,6 +256,23 @@ class Module:
             object.__setattr__(module, "_device", name)
             object.__setattr__(module, "_plans", None)  # device memory goes with the plans
         return self
+
+    def set_precision(self, precision: str | None) -> Module:
+        """Runs this module and its children in `precision` — 'fp32', 'tf32' or 'bf16' (see pycnn.set_precision) —
+        whatever the process's setting; None follows the process's setting again. Returns the module.
+
+        Only what the plans multiply changes (convolutions and linear layers; sums stay float32): a bf16 model
+        keeps float32 parameters and takes and returns float32 arrays."""
+        if precision is not None:
+            precision = checked_precision(precision)
+        for module in self.modules():
+            object.__setattr__(module, "_precision", precision)
+        return self
+
+    @property
+    def precision(self) -> str:
+        """What this module's plans multiply in now: its own precision, else the process's setting."""
+        return self._precision if self._precision is not None else get_precision()
 
     def cuda(self) -> Module:
         return self.to("cuda")

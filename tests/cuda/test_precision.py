@@ -1,4 +1,4 @@
-"""The CUDA precision switch: a process-wide setting, a context manager, and PYCNN_CUDA_PRECISION."""
+"""The CUDA precision switch: a process-wide setting, a context manager, and PYCNN_PRECISION."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def test_precision_setting() -> None:
     assert pycnn.cuda.get_precision() == "fp32"
     with pytest.raises(ValueError, match="precision must be one of 'fp32', 'tf32', 'bf16', got 'fp16'"):
         pycnn.cuda.set_precision("fp16")
-    result = run_python("import pycnn; print(pycnn.cuda.get_precision())", PYCNN_CUDA_PRECISION="bf16")
+    result = run_python("import pycnn; print(pycnn.cuda.get_precision())", PYCNN_PRECISION="bf16")
     assert result.stdout.strip() == "bf16", result.stderr
 
 

@@ -262,8 +262,9 @@ CORE_ERRORS = {
     "gemm 1-D": (lambda: _core.gemm(zeros(4), zeros(4, 6), zeros(1, 6)),
                  ValueError, ["a must have 2 dimensions", "(4,)"]),
     "gemm unknown isa": (lambda: _core.gemm(zeros(3, 4), zeros(4, 6), zeros(3, 6), "sse"),
-                         ValueError, ["'sse'", "generic, avx2, avx512"]),
-    "set_isa_cap unknown": (lambda: _core.set_isa_cap("mmx"), ValueError, ["'mmx'", "generic, avx2, avx512"]),
+                         ValueError, ["'sse'", "generic, avx2, avx512, avx512_bf16, amx"]),
+    "set_isa_cap unknown": (lambda: _core.set_isa_cap("mmx"), ValueError,
+                            ["'mmx'", "generic, avx2, avx512, avx512_bf16, amx"]),
     "set_num_threads 0": (lambda: _core.set_num_threads(0), ValueError, ["num_threads", "got 0"]),
 }
 

@@ -4,15 +4,18 @@
 #include <cstdint>
 #include <string>
 
+#include "pycnn/bf16.h"
 #include "pycnn/ukernel.h"
 #include "pycnn/winograd.h"
 
 namespace pycnn {
 
-enum class Isa : int { generic = 0, avx2 = 1, avx512 = 2 };
+// Each level runs everything the one below it runs. avx512_bf16 adds bf16 multiply-adds (vdpbf16ps) to avx512's
+// kernels, whose float32 kernels it shares; amx adds AMX tiles (tdpbf16ps) for bf16 products.
+enum class Isa : int { generic = 0, avx2 = 1, avx512 = 2, avx512_bf16 = 3, amx = 4 };
 
 const char* isa_name(Isa isa);
-// Parses "generic" | "avx2" | "avx512"; throws std::invalid_argument naming the accepted values.
+// Parses "generic" | "avx2" | "avx512" | "avx512_bf16" | "amx"; throws std::invalid_argument naming the accepted values.
 Isa parse_isa(const std::string& name);
 
 // The best ISA that both the CPU and the operating system support (cpuinfo.cpp).
@@ -26,6 +29,10 @@ struct GemmKernel {
   int64_t kc;             // depth of a packed block: K is cut into blocks of kc
   int64_t mc;             // rows of a packed A block, kept in L2
   int64_t nc;             // widest column range one task packs
+  // Readies the calling thread for ukernel, or null. The GEMM driver calls it on each thread before a task's tiles,
+  // not once per thread for good: other code on the thread (oneDNN inside torch, say) may change what it set — AMX's
+  // tile configuration.
+  void (*prepare)();
 };
 
 // A direct-convolution micro-kernel: mr output positions × nr output channels per call.
@@ -33,6 +40,16 @@ struct DirectConvKernel {
   DirectConvUkernelFn ukernel;
   int mr;  // output positions per tile
   int nr;  // output channels per tile: the filters are packed in panels nr channels wide
+};
+
+// The bf16 GEMM of one ISA: its kernels multiply bf16 pairs (bf16.h) and accumulate in float32.
+struct Bf16Kernels {
+  GemmKernel gemm;           // the main tile; filters prepacked as A are packed for it; kc and mc count pairs
+  GemmKernel gemm_few_rows;  // same nr, fewer rows
+  PackPairsFn pack_pairs;    // rounds float32 panels to pair panels
+  int a_chunk;               // 0: A panels k-major like B's; kAmxChunkPairs: A in AMX chunks (bf16.h)
+  int k_align;               // products' depth in pairs is padded with zeros to a multiple of this
+  const char* path;          // what does the multiply-adds: "amx", "avx512_bf16", or "emulated" in float32 FMAs
 };
 
 // Every kernel of one ISA. Filled once per ISA in dispatch.cpp, field by field.
@@ -45,6 +62,7 @@ struct KernelTable {
   DirectConvKernel direct_conv;
   MaxPassFn max_pool_pass;  // one separable pass of max pooling (pool2d.cpp)
   FmaPeakFn fma_peak_loop;  // independent FMAs: the yardstick for "% of peak"
+  Bf16Kernels bf16;
 };
 
 // The table in use: the best ISA not above the cap.

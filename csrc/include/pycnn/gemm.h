@@ -1,6 +1,8 @@
 #pragma once
 // The BLIS-style GEMM driver: cache blocking and packing around the register-tile micro-kernels.
 #include <cstdint>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "pycnn/dispatch.h"
@@ -53,6 +55,33 @@ inline const GemmKernel& gemm_kernel_for_columns(const KernelTable& kernels, int
   const bool narrow = gemm_columns_cost(kernels, kernels.gemm_narrow, columns) <
                       gemm_columns_cost(kernels, kernels.gemm, columns);
   return narrow ? kernels.gemm_narrow : kernels.gemm;
+}
+
+// The elements a GEMM's kernels step along K: floats, or bf16 pairs (padded as the ISA's bf16 kernels need).
+inline int64_t gemm_depth(int64_t depth, const KernelTable& kernels, Precision precision) {
+  return precision == Precision::bf16 ? round_up(ceil_div(depth, 2), kernels.bf16.k_align) : depth;
+}
+
+// The main kernel of a precision: prepacked A operands are packed for it.
+inline const GemmKernel& gemm_kernel(const KernelTable& kernels, Precision precision) {
+  return precision == Precision::bf16 ? kernels.bf16.gemm : kernels.gemm;
+}
+
+// gemm_kernel_for_rows in either precision.
+inline const GemmKernel& gemm_kernel_for_rows(const KernelTable& kernels, Precision precision, int64_t rows) {
+  if (precision == Precision::fp32) return gemm_kernel_for_rows(kernels, rows);
+  return rows < kernels.bf16.gemm.mr ? kernels.bf16.gemm_few_rows : kernels.bf16.gemm;
+}
+
+enum class GemmOperand { a, b };
+
+// A float32 source of depth `depth` as operand A or B of a GEMM in `precision`: itself, or rounded to bf16 pairs.
+inline std::unique_ptr<PanelSource> gemm_operand(std::unique_ptr<PanelSource> source, int64_t depth,
+                                                 const KernelTable& kernels, Precision precision,
+                                                 GemmOperand role) {
+  if (precision == Precision::fp32) return source;
+  const int chunk = role == GemmOperand::a ? kernels.bf16.a_chunk : 0;
+  return std::make_unique<Bf16PairPanels>(std::move(source), depth, kernels.bf16.pack_pairs, chunk);
 }
 
 }  // namespace pycnn

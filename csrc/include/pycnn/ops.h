@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "pycnn/bf16.h"
 #include "pycnn/conv_params.h"
 #include "pycnn/dispatch.h"
 #include "pycnn/panels.h"
@@ -16,22 +17,25 @@ namespace pycnn {
 enum class ConvAlgorithm : int { gemm = 0, winograd = 1, direct = 2, gemm_transposed = 3 };
 
 const char* conv_algorithm_name(ConvAlgorithm a);
-// The faster algorithm for this layer shape (conv2d.cpp explains the rule).
-ConvAlgorithm choose_conv_algorithm(const Conv2dParams& p, const KernelTable& kernels);
+// The faster algorithm for this layer shape (conv2d.cpp explains the rule); in bf16, one of the GEMMs.
+ConvAlgorithm choose_conv_algorithm(const Conv2dParams& p, const KernelTable& kernels,
+                                    Precision precision = Precision::fp32);
 
 // Convolution weights prepared for one algorithm: for GEMM, one A operand per group (views of the caller's
 // array, or packed once); for the transposed GEMM and direct convolution, each group's filters packed NR output
-// channels wide; for Winograd, the transformed filters.
+// channels wide; for Winograd, the transformed filters. In bf16, the GEMMs' filters are packed as bf16 pairs and the
+// input is rounded to bf16 as it is packed.
 class ConvWeights {
  public:
   // Views `w` (out_channels × in_channels/groups × KH × KW) for one GEMM call.
   ConvWeights(const float* w, const Conv2dParams& p, const KernelTable& kernels);
-  // Prepares `w` once for repeated calls; winograd requires winograd_supports(p).
+  // Prepares `w` once for repeated calls; winograd requires winograd_supports(p), bf16 one of the GEMMs.
   static ConvWeights packed(const float* w, const Conv2dParams& p, const KernelTable& kernels,
-                            ConvAlgorithm algorithm = ConvAlgorithm::gemm);
+                            ConvAlgorithm algorithm = ConvAlgorithm::gemm, Precision precision = Precision::fp32);
 
   const KernelTable& kernels() const { return *kernels_; }
   ConvAlgorithm algorithm() const { return algorithm_; }
+  Precision precision() const { return precision_; }
   const PanelSource& group(int64_t g) const { return *groups_[g]; }
   const WinogradWeights& winograd() const { return *winograd_; }
 
@@ -39,6 +43,7 @@ class ConvWeights {
   ConvWeights() = default;
   const KernelTable* kernels_ = nullptr;
   ConvAlgorithm algorithm_ = ConvAlgorithm::gemm;
+  Precision precision_ = Precision::fp32;
   std::vector<std::unique_ptr<PanelSource>> groups_;
   std::unique_ptr<WinogradWeights> winograd_;
 };
@@ -53,20 +58,23 @@ struct Conv2dEpilogue {
 // Winograd cannot compute.
 void conv2d(const Conv2dParams& p, const float* x, const ConvWeights& w, const Conv2dEpilogue& ep, float* y);
 
-// Linear-layer weights (out_features × in_features) as the GEMM B operand: a view, or packed once.
+// Linear-layer weights (out_features × in_features) as the GEMM B operand: a view, or packed once (in bf16, as
+// bf16 pairs).
 class LinearWeights {
  public:
   LinearWeights(const float* w, int64_t out_features, int64_t in_features, const KernelTable& kernels);
   static LinearWeights packed(const float* w, int64_t out_features, int64_t in_features,
-                              const KernelTable& kernels);
+                              const KernelTable& kernels, Precision precision = Precision::fp32);
 
   const KernelTable& kernels() const { return *kernels_; }
+  Precision precision() const { return precision_; }
   const PanelSource& panels() const { return *panels_; }
   int64_t out_features() const { return out_features_; }
   int64_t in_features() const { return in_features_; }
 
  private:
   const KernelTable* kernels_;
+  Precision precision_ = Precision::fp32;
   std::unique_ptr<PanelSource> panels_;
   int64_t out_features_, in_features_;
 };
@@ -94,9 +102,10 @@ void local_response_norm(int64_t batch, int64_t channels, int64_t inner, int64_t
 // Softmax along the middle axis of an outer × dim × inner array.
 void softmax(int64_t outer, int64_t dim, int64_t inner, const float* x, float* y);
 
-// Plain C = A·B (A: m×k, B: k×n, row-major) through the blocked driver, for tests of the micro-kernels.
+// Plain C = A·B (A: m×k, B: k×n, row-major) through the blocked driver, for tests of the micro-kernels; in bf16,
+// A and B are rounded to bf16 as they are packed.
 void gemm(const KernelTable& kernels, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
-          float* c);
+          float* c, Precision precision = Precision::fp32);
 
 // GFLOP/s of independent FMAs on get_num_threads() threads with the kernels in use: the best of ten rounds
 // of about `milliseconds` / 10 each.

@@ -5,10 +5,13 @@
 // R = MR; B: X = columns of C, R = NR). Inside a panel, element (x, k) sits at k*R + (x mod R), and the
 // columns past the matrix edge are zero. A PanelSource produces the panels of any block on demand:
 // a strided view packs by copying, the convolution input packs by im2col (im2col.h), and a PackedPanels
-// hands out panels packed once up front (weights).
+// hands out panels packed once up front (weights), and Bf16PairPanels rounds another source's panels to bf16 pairs.
 #include <cstdint>
+#include <memory>
+#include <utility>
 
 #include "pycnn/aligned_buffer.h"
+#include "pycnn/bf16.h"
 
 namespace pycnn {
 
@@ -74,6 +77,22 @@ class PackedPanels final : public PanelSource {
  private:
   AlignedBuffer packed_;
   PackedPanelsView view_;
+};
+
+// Another source's panels as bf16 pair panels (bf16.h), k0 and kc counting pairs: pairs past the source's depth
+// (ceil(depth_k / 2)) are zero. Each panel is packed in float32 by the source, then rounded by `pack` — and, with
+// `chunk` (kAmxChunkPairs), laid out in AMX chunks, kc then being a multiple of it.
+class Bf16PairPanels final : public PanelSource {
+ public:
+  Bf16PairPanels(std::unique_ptr<PanelSource> source, int64_t depth_k, PackPairsFn pack, int chunk)
+      : source_(std::move(source)), depth_k_(depth_k), pack_(pack), chunk_(chunk) {}
+  Panels panels(int64_t k0, int64_t kc, int64_t x0, int64_t xc, int r, float* scratch) const override;
+
+ private:
+  std::unique_ptr<PanelSource> source_;
+  int64_t depth_k_;
+  PackPairsFn pack_;
+  int chunk_;
 };
 
 }  // namespace pycnn

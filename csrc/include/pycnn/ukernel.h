@@ -49,6 +49,21 @@ void f32_gemm_ukernel_4x32__avx512f(const UkernelArgs& args);
 void f32_gemm_ukernel_14x16__avx512f(const UkernelArgs& args);
 #endif
 
+// The same contract over bf16 pairs (bf16.h): kc counts pairs, a and b point at pair panels, C and the epilogue
+// are float32.
+void bf16_gemm_ukernel_4x8__generic(const UkernelArgs& args);
+#if defined(PYCNN_X86)
+void bf16_gemm_ukernel_6x16__avx2_fma(const UkernelArgs& args);
+void bf16_gemm_ukernel_14x32__avx512f(const UkernelArgs& args);
+void bf16_gemm_ukernel_14x32__avx512bf16(const UkernelArgs& args);
+void bf16_gemm_ukernel_4x32__avx512bf16(const UkernelArgs& args);
+// A in AMX chunks (bf16.h), kc a multiple of 16.
+void bf16_gemm_ukernel_32x32__amx(const UkernelArgs& args);
+void bf16_gemm_ukernel_16x32__amx(const UkernelArgs& args);
+// Loads the AMX kernels' tile configuration on the calling thread.
+void bf16_amx_configure_tiles();
+#endif
+
 // Direct convolution, one tile per call: y[j][r][q] = Σ_k x(r, q, k)·w[k][j] for output channels j < n and
 // output positions q < cols of rows r < rows, k running over (channel, kh, kw) — then + bias[j] +
 // residual[j][r][q], then ReLU. A tile is `tile_rows` (1 or 2) rows of MR / tile_rows positions; the input is

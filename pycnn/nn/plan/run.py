@@ -96,7 +96,7 @@ class StepProfile:
 def profile(module: Module, x: Any, repeat: int = 10) -> list[StepProfile]:
     """Where a model's time goes: the median wall time of each step of its plan for input x, over `repeat` runs
     after one untimed run (on the device the module was moved to)."""
-    backend = backends.get(module._device)
+    backend = backends.get(module._device, module._precision)
     x = backend.model_input(x, type(module).__name__)
     if module.takes_images:
         check_image_shape(type(module).__name__, x.shape, image_channels(module))
@@ -151,7 +151,7 @@ class PlanCache:
 
     def plan(self, input_shape: tuple[int, ...], backend: Backend | None = None) -> Plan:
         """The plan for inputs of `input_shape` on `backend` (default: a new one for the module's device)."""
-        backend = backends.get(self.module._device) if backend is None else backend
+        backend = backends.get(self.module._device, self.module._precision) if backend is None else backend
         with self._lock:
             if self.version != weights_version():
                 self.plans.clear()
@@ -171,7 +171,7 @@ class PlanCache:
     def run(self, value: Any) -> Any:
         """module(value) through its plan on the module's device: the output as the kind of array value is."""
         name = type(self.module).__name__
-        backend = backends.get(self.module._device)
+        backend = backends.get(self.module._device, self.module._precision)
         x = backend.model_input(value, name)
         if self.module.takes_images:
             check_image_shape(name, x.shape, self._image_channels())
